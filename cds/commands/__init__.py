@@ -1,0 +1,1 @@
+"""Sub-commands of ``nk-cds`` (see ``cds.cli``)."""

@@ -1,0 +1,128 @@
+"""Results of evaluating criteria and trials: the contract between the engine and card rendering.
+
+A criterion result always answers "does this line allow enrolment?" (see docs/CONTRACTS.md).
+``TrialResult.to_json()`` is the machine-readable result carried on every card as
+``extension["org.nktrials.eligibility"]``; its schema is ``cds/schemas/result.schema.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+RESULT_SCHEMA_VERSION = "1.0"
+
+
+class Result(StrEnum):
+    MET = "met"
+    NOT_MET = "not-met"
+    UNKNOWN = "unknown"
+    REVIEW = "review"
+    NOT_APPLICABLE = "not-applicable"
+
+
+class Verdict(StrEnum):
+    ELIGIBLE = "eligible"
+    NOT_YET_ELIGIBLE = "not-yet-eligible"
+    POSSIBLY_ELIGIBLE = "possibly-eligible"
+    INELIGIBLE = "ineligible"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of data a result rests on, small enough to show a clinician."""
+
+    resource: str | None = None  # "Observation/abc" (a reference; never a patient identifier)
+    value: Any = None  # number, code token or short text
+    unit: str | None = None
+    date: str | None = None  # as recorded (may be partial)
+    limit: Any = None  # the threshold it was compared with, in ``unit``
+    limitSource: str | None = None  # "observation" | "trial" | "fallback:<table>" | "fallback-unverified:<table>"
+    note: str | None = None  # e.g. "older than the 14-day screening window"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rule (leaf or combinator) evaluated to.
+
+    ``clears_on``: for NOT_MET, the day the result becomes MET by the passage of time alone (a waiting
+    period ends, a minimum age is reached); None if time will not fix it.
+    ``expires_on``: for MET, the first day it stops being met by time alone (the patient ages out).
+    ``needs``: what data would decide an UNKNOWN result ("ANC within 14 days").
+    ``repeat``: labs that will be older than their window on a future enrolment date.
+    """
+
+    result: Result
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    clears_on: dt.date | None = None
+    expires_on: dt.date | None = None
+    needs: tuple[str, ...] = ()
+    stale_on: dt.date | None = None  # first day the deciding lab falls out of its screening window
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    type: str  # inclusion | exclusion | informational
+    text: str
+    result: Result
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    clears_on: dt.date | None = None
+    expires_on: dt.date | None = None
+    needs: tuple[str, ...] = ()
+    curator_review: bool = False
+    stale_on: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type,
+            "text": self.text,
+            "result": self.result.value,
+            "reason": self.reason,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+        if self.clears_on:
+            out["clearsOn"] = self.clears_on.isoformat()
+        if self.needs:
+            out["needs"] = list(self.needs)
+        if self.curator_review:
+            out["curatorReview"] = True
+        if self.stale_on:
+            out["repeatBefore"] = self.stale_on.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    trial: str  # NCT id
+    status: Verdict
+    evaluated_on: dt.date
+    definitions_version: str
+    criteria: tuple[CriterionResult, ...]
+    eligible_from: dt.date | None = None  # only for NOT_YET_ELIGIBLE
+    criteria_complete: bool = True
+    notes: tuple[str, ...] = field(default=())  # verdict-level remarks, e.g. "exclusions not listed"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schemaVersion": RESULT_SCHEMA_VERSION,
+            "trial": self.trial,
+            "status": self.status.value,
+            "evaluatedOn": self.evaluated_on.isoformat(),
+            "definitionsVersion": self.definitions_version,
+            "criteriaComplete": self.criteria_complete,
+            "criteria": [c.to_json() for c in self.criteria],
+        }
+        if self.eligible_from and self.status == Verdict.NOT_YET_ELIGIBLE:
+            out["eligibleFrom"] = self.eligible_from.isoformat()
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out

@@ -1,0 +1,1 @@
+"""Real FHIR R4 server fixture (placeholder until the gather issue lands)."""

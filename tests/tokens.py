@@ -1,0 +1,1 @@
+"""JWT minting fixtures (placeholder until the service issue lands)."""
