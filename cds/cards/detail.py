@@ -1,0 +1,238 @@
+"""The card ``detail``: GitHub-flavoured Markdown, every data value escaped (no raw HTML can pass).
+
+Layout (wording in ``cards/templates/card.yaml``): title; "already flagged" note; the assessment; recruitment
+status (with a "not verified since" note for registry status UNKNOWN) and sites (only those in
+``config.countries`` when that is set) and the first contact; the note that exclusion criteria must be
+checked on the registry when ``criteriaComplete`` is false; verdict notes; then the criteria grouped as
+waiting periods (with end dates), not met, cannot be decided (with the data that would decide them), needs
+review, labs to repeat before enrolment, and met; each with its evidence (value, unit, date, limit). It ends
+with the evaluation date, the registry link and a one-line decision-support disclaimer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cds.cards.markdown import escape, find_urls
+from cds.cards.suggestion import ExistingFlag
+from cds.cards.templates import Templates
+from cds.config import Config
+from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict
+from cds.trials import Trial
+
+
+@dataclass(frozen=True)
+class Detail:
+    markdown: str
+    urls: tuple[str, ...]  # every absolute URL the markdown mentions, registry page first
+
+
+@dataclass
+class _Writer:
+    """Collects Markdown blocks; ``esc`` escapes data values and remembers the URLs they contain."""
+
+    templates: Templates
+    blocks: list[list[str]] = field(default_factory=list)
+    urls: dict[str, None] = field(default_factory=dict)
+
+    def esc(self, value: object) -> str:
+        for url in find_urls(" ".join(str(value).split())):
+            self.urls.setdefault(url, None)
+        return escape(value)
+
+    def line(self, key: str, **values: object) -> str:
+        return self.templates.text(f"detail.{key}", **values)
+
+    def block(self, lines: list[str]) -> None:
+        if lines:
+            self.blocks.append(lines)
+
+    def markdown(self) -> str:
+        return "\n\n".join("\n".join(lines) for lines in self.blocks)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _evidence_text(w: _Writer, ev: Evidence) -> str:
+    parts: list[str] = []
+    if ev.value is not None:
+        value = w.esc(_number(ev.value))
+        if ev.unit:
+            parts.append(w.line("evidence_value_unit", value=value, unit=w.esc(ev.unit)))
+        else:
+            parts.append(w.line("evidence_value", value=value))
+    if ev.date:
+        parts.append(w.line("evidence_date", date=w.esc(ev.date)))
+    if ev.limit is not None:
+        limit = w.esc(_number(ev.limit))
+        if ev.unit:
+            parts.append(w.line("evidence_limit_unit", limit=limit, unit=w.esc(ev.unit)))
+        else:
+            parts.append(w.line("evidence_limit", limit=limit))
+    if ev.limitSource:
+        sources = w.templates.raw("detail.evidence_limit_source")
+        kind = ev.limitSource.split(":", 1)[0]
+        if kind in sources:
+            parts.append(str(sources[kind]))
+    if ev.note:
+        parts.append(w.esc(ev.note))
+    return w.line("evidence_separator").join(parts)
+
+
+def _criterion_text(w: _Writer, c: CriterionResult, label: str = "criterion_label") -> str:
+    """The criterion's escaped text, introduced by its type (``detail.<label>.<type>``)."""
+    labels = w.templates.raw(f"detail.{label}")
+    key = f"{label}.{c.type}" if c.type in labels else f"{label}.inclusion"
+    text = w.line(key, text=w.esc(c.text))
+    return text + w.line("curator_flag") if c.curator_review else text
+
+
+def _evidence_lines(w: _Writer, c: CriterionResult) -> list[str]:
+    lines = []
+    for ev in c.evidence:
+        what = _evidence_text(w, ev)
+        if what:
+            lines.append(w.line("evidence", what=what))
+    return lines
+
+
+def _section(w: _Writer, heading: str, items: list[list[str]]) -> None:
+    if items:
+        w.block([w.line(heading)] + [line for item in items for line in item])
+
+
+def _item(
+    w: _Writer, key: str, c: CriterionResult, label: str = "criterion_label", **extra: object
+) -> list[str]:
+    """One criterion as a list item followed by its evidence sub-items."""
+    head = w.line(key, text=_criterion_text(w, c, label), reason=w.esc(c.reason), **extra)
+    return [head] + _evidence_lines(w, c)
+
+
+def _criteria_sections(w: _Writer, result: TrialResult) -> None:
+    date = w.templates.date
+    crit = result.criteria
+    waiting = sorted(
+        (c for c in crit if c.result == Result.NOT_MET and c.clears_on is not None),
+        key=lambda c: (c.clears_on, c.id),
+    )
+    _section(w, "waiting_heading", [_item(w, "waiting_item", c, date=date(c.clears_on)) for c in waiting])
+    not_met = [c for c in crit if c.result == Result.NOT_MET and c.clears_on is None]
+    _section(w, "not_met_heading", [_item(w, "not_met_item", c) for c in not_met])
+    unknown_items = []
+    for c in (c for c in crit if c.result == Result.UNKNOWN):
+        needs = [w.line("unknown_needs", needs=w.esc(n)) for n in c.needs]
+        item = _item(w, "unknown_item", c)
+        unknown_items.append(item[:1] + needs + item[1:])
+    _section(w, "unknown_heading", unknown_items)
+    _section(w, "review_heading", [_item(w, "review_item", c) for c in crit if c.result == Result.REVIEW])
+    repeat = sorted((c for c in crit if c.stale_on is not None), key=lambda c: (c.stale_on, c.id))
+    _section(
+        w,
+        "repeat_heading",
+        [[w.line("repeat_item", text=_criterion_text(w, c), date=date(c.stale_on))] for c in repeat],
+    )
+    met_items = []
+    for c in crit:
+        if c.result == Result.MET:
+            met_items.append(_item(w, "met_item", c, label="met_label"))
+        elif c.result == Result.NOT_APPLICABLE:
+            met_items.append([w.line("not_applicable_item", text=_criterion_text(w, c))])
+    _section(w, "met_heading", met_items)
+
+
+def _site_name(w: _Writer, site: dict[str, Any]) -> str:
+    parts = [site.get(k) for k in ("name", "city", "country")]
+    return w.esc(", ".join(str(p) for p in parts if p))
+
+
+def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
+    t = w.templates
+    status = t.status(trial.status)
+    verified = t.date(trial.status_verified) if trial.status_verified else None
+    lines = [
+        w.line("recruitment", status=status, verified=verified)
+        if verified
+        else w.line("recruitment_no_date", status=status)
+    ]
+    w.block(lines)
+    if trial.status.upper() == "UNKNOWN":
+        w.block(
+            [
+                w.line("status_unverified", verified=verified)
+                if verified
+                else w.line("status_unverified_no_date")
+            ]
+        )
+    wanted = {c.casefold() for c in config.countries}
+    sites = [s for s in trial.sites if not wanted or str(s.get("country", "")).casefold() in wanted]
+    if sites:
+        site_lines = [w.line("sites_heading")]
+        for s in sites:
+            name = _site_name(w, s)
+            if s.get("status"):
+                site_lines.append(w.line("site_status", site=name, status=t.status(str(s["status"]))))
+            else:
+                site_lines.append(w.line("site", site=name))
+        w.block(site_lines)
+    else:
+        w.block([w.line("no_sites")])
+    for contact in trial.contacts[:1]:
+        parts = [contact.get(k) for k in ("name", "phone", "email")]
+        text = ", ".join(str(p) for p in parts if p)
+        if text:
+            w.block([w.line("contact", contact=w.esc(text))])
+
+
+def _link_target(url: str) -> str:
+    """A URL safe inside Markdown link parentheses."""
+    return "".join(
+        {"(": "%28", ")": "%29", " ": "%20", "<": "%3C", ">": "%3E"}.get(ch, ch) for ch in url.strip()
+    )
+
+
+def render_detail(
+    result: TrialResult,
+    trial: Trial,
+    config: Config,
+    templates: Templates,
+    flag: ExistingFlag | None = None,
+) -> Detail:
+    w = _Writer(templates)
+    w.urls[trial.registry_url] = None
+    w.block([w.line("heading", title=w.esc(trial.short_title), nct=w.esc(trial.id))])
+    if flag is not None:
+        if flag.date is not None:
+            w.block([w.line("already_flagged", date=w.esc(flag.date), status=w.esc(flag.status))])
+        else:
+            w.block([w.line("already_flagged_no_date", status=w.esc(flag.status))])
+    eligible_from = ""
+    if result.status == Verdict.NOT_YET_ELIGIBLE and result.eligible_from:
+        eligible_from = templates.date(result.eligible_from)
+    w.block([w.line(f"verdict.{result.status.value}", date=eligible_from)])
+    _recruitment(w, trial, config)
+    if not (result.criteria_complete and trial.criteria_complete):
+        w.block([w.line("criteria_incomplete", url=w.esc(trial.registry_url))])
+    if result.notes:
+        w.block([w.line("notes_heading")] + [w.line("note", note=w.esc(n)) for n in result.notes])
+    _criteria_sections(w, result)
+    w.block(
+        [
+            w.line(
+                "evaluated",
+                date=templates.date(result.evaluated_on),
+                version=w.esc(result.definitions_version),
+            )
+        ]
+    )
+    w.block([w.line("registry_link", nct=w.esc(trial.id), url=_link_target(trial.registry_url))])
+    w.block([w.line("disclaimer")])
+    markdown = w.markdown()
+    for url in find_urls(markdown.replace("&amp;", "&")):
+        w.urls.setdefault(url, None)
+    return Detail(markdown=markdown, urls=tuple(w.urls))

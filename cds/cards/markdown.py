@@ -1,0 +1,77 @@
+"""Making data-derived text safe inside GitHub-flavoured Markdown, and finding the URLs a text mentions.
+
+Text from trial files, criterion results and evidence is inserted into card ``detail`` only through
+:func:`escape`: whitespace is collapsed to one line, ``<``, ``>`` and ``&`` become entities (so no raw HTML
+can reach the EHR), and Markdown punctuation is backslash-escaped so data cannot add emphasis, links or
+tables. URLs inside the text are kept intact (GFM autolinks them) so that the card can repeat them in ``links``.
+"""
+
+from __future__ import annotations
+
+import re
+
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,:;!?*_~'\")]"
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN_PUNCTUATION = set("\\`*_[]|~")  # inline syntax, escaped anywhere
+# Would start a heading or a (nested) list when the text opens a list item.
+_BLOCK_START = re.compile(r"^(-|[#+](?=\s|$)|\d{1,9}[.)](?=\s|$))")
+
+
+def _trim_url(url: str) -> str:
+    """Drop trailing punctuation the way GFM's extended autolinks do (keeps balanced parentheses)."""
+    while url and url[-1] in _TRAILING:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url
+
+
+def find_urls(text: str) -> list[str]:
+    """Absolute http(s) URLs in ``text``, in order of appearance, without duplicates."""
+    seen: dict[str, None] = {}
+    for match in _URL.finditer(text):
+        url = _trim_url(match.group(0))
+        if "://" in url and len(url) > len("https://"):
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def _escape_plain(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _HTML:
+            out.append(_HTML[ch])
+        elif ch in _MARKDOWN_PUNCTUATION:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _escape_url(url: str) -> str:
+    return "".join(_HTML.get(ch, ch) for ch in url)
+
+
+def escape(value: object) -> str:
+    """One line of literal text for a Markdown paragraph or list item."""
+    text = " ".join(str(value).split())
+    parts: list[str] = []
+    pos = 0
+    for match in _URL.finditer(text):
+        url = _trim_url(match.group(0))
+        parts.append(_escape_plain(text[pos : match.start()]))
+        parts.append(_escape_url(url))
+        pos = match.start() + len(url)
+    parts.append(_escape_plain(text[pos:]))
+    escaped = "".join(parts)
+    block = _BLOCK_START.match(escaped)
+    if block:
+        marker = block.group(1)
+        escaped = (marker[:-1] + "\\" + marker[-1]) + escaped[len(marker) :]
+    return escaped
+
+
+def one_line(value: object) -> str:
+    """Plain text (no Markdown) collapsed to one line, for the summary and labels."""
+    return " ".join(str(value).split())

@@ -1,0 +1,97 @@
+"""The "flag as candidate" suggestion: a FHIR R4 ResearchSubject create action, or the existing flag.
+
+The resource is ``ResearchSubject`` with status ``candidate``, ``individual`` = ``Patient/<id>`` and ``study``
+a *logical* reference to the ``ResearchStudy`` (``type`` + ``identifier`` with the NCT id in the system
+``https://clinicaltrials.gov`` + ``display``): the service cannot know the EHR's ResearchStudy id, and the
+identifier is what the normaliser matches on later. It is validated with ``fhir.resources.R4B`` before it is
+offered; if it does not validate (e.g. an unusable patient id) no suggestion is offered.
+
+A ResearchSubject already recorded for this patient and trial (any status) replaces the suggestion with the
+note "already flagged on <date>"; the date is the earliest recorded start among such records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fhir.resources.R4B.researchsubject import ResearchSubject
+from pydantic import ValidationError
+
+from cds.cards.markdown import one_line
+from cds.cards.templates import Templates
+from cds.facts import FuzzyDate, PatientFacts, ResearchFact
+from cds.trials import Trial
+
+log = logging.getLogger(__name__)
+
+REGISTRY_SYSTEM = "https://clinicaltrials.gov"
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+@dataclass(frozen=True)
+class ExistingFlag:
+    """A ResearchSubject already recorded for this patient and trial."""
+
+    status: str
+    date: FuzzyDate | None
+
+
+def _same_study(study: str, nct: str) -> bool:
+    study = study.strip().casefold()
+    nct = nct.casefold()
+    return study == nct or study.endswith("/" + nct) or study.endswith("|" + nct)
+
+
+def existing_flag(facts: PatientFacts, nct: str) -> ExistingFlag | None:
+    matches: list[ResearchFact] = [r for r in facts.research if _same_study(r.study, nct)]
+    if not matches:
+        return None
+    dated = sorted((r for r in matches if r.start is not None), key=lambda r: r.start.earliest)  # type: ignore[union-attr]
+    first = dated[0] if dated else matches[0]
+    return ExistingFlag(status=first.status, date=first.start)
+
+
+def research_subject(trial: Trial, patient_id: str) -> dict[str, Any] | None:
+    """The candidate ResearchSubject for this patient and trial, or None if it would not be valid FHIR."""
+    if not _FHIR_ID.match(patient_id or ""):
+        log.warning("patient id is not a FHIR id; no candidate suggestion for %s", trial.id)
+        return None
+    resource: dict[str, Any] = {
+        "resourceType": "ResearchSubject",
+        "status": "candidate",
+        "study": {
+            "type": "ResearchStudy",
+            "identifier": {"system": REGISTRY_SYSTEM, "value": trial.id},
+            "display": one_line(trial.short_title),
+        },
+        "individual": {"reference": f"Patient/{patient_id}"},
+    }
+    try:
+        ResearchSubject.model_validate(resource)
+    except ValidationError:
+        log.warning("candidate ResearchSubject for %s failed R4B validation; no suggestion", trial.id)
+        return None
+    return resource
+
+
+def build_suggestion(trial: Trial, facts: PatientFacts, templates: Templates) -> dict[str, Any] | None:
+    """The suggestion object for a card (with its own uuid), or None when none can be offered."""
+    resource = research_subject(trial, facts.patient_id)
+    if resource is None:
+        return None
+    title = one_line(trial.short_title)
+    return {
+        "label": templates.text("suggestion_label", title=title, nct=trial.id),
+        "uuid": str(uuid.uuid4()),
+        "actions": [
+            {
+                "type": "create",
+                "description": templates.text("action_description", title=title, nct=trial.id),
+                "resource": resource,
+            }
+        ],
+    }
