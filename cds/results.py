@@ -91,6 +91,8 @@ class CriterionResult:
         }
         if self.clears_on:
             out["clearsOn"] = self.clears_on.isoformat()
+        if self.expires_on:
+            out["expiresOn"] = self.expires_on.isoformat()
         if self.needs:
             out["needs"] = list(self.needs)
         if self.curator_review:

@@ -66,8 +66,20 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def _jsonable(value: Any) -> Any:
+    """YAML turns ``2025-02-20`` into a date; the schema (JSON) sees ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
 def parse_trial(doc: dict[str, Any], origin: str = "<memory>") -> Trial:
     """Validate one trial document against the schema and build a ``Trial``."""
+    doc = _jsonable(doc)
     errors = sorted(trial_schema_validator().iter_errors(doc), key=lambda e: list(e.path))
     if errors:
         detail = "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors[:5])

@@ -1,0 +1,155 @@
+"""``all`` / ``any`` / ``not`` and the ``ifTrue``/``ifFalse`` review overrides (docs/CONTRACTS.md).
+
+Time propagation:
+
+- ``all`` not-met clears on the latest ``clears_on`` of its not-met parts (never if one never clears, or if a
+  met part expires on or before that day); its ``expires_on`` is the earliest expiry of its parts.
+- ``any`` not-met clears on the earliest clearing part; a met ``any`` expires on the latest expiry of its met
+  parts (never if one of them never expires).
+- ``not`` swaps met/not-met and with them ``expires_on``/``clears_on``.
+
+``stale_on`` (a deciding lab leaves its window) propagates as the earliest ``stale_on`` of the parts that
+decided the result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cds.engine.context import Context
+from cds.engine.registry import register
+from cds.results import Evidence, Outcome, Result
+
+_ALL_ORDER = {Result.NOT_MET: 0, Result.UNKNOWN: 1, Result.REVIEW: 2, Result.MET: 3}
+_ANY_ORDER = {Result.MET: 0, Result.REVIEW: 1, Result.UNKNOWN: 2, Result.NOT_MET: 3}
+
+
+def _norm(result: Result) -> Result:
+    return Result.MET if result == Result.NOT_APPLICABLE else result
+
+
+def _min_date(dates: Iterable[dt.date | None]) -> dt.date | None:
+    present = [d for d in dates if d is not None]
+    return min(present) if present else None
+
+
+def _evidence(parts: Iterable[Outcome]) -> tuple[Evidence, ...]:
+    seen: list[Evidence] = []
+    for part in parts:
+        for item in part.evidence:
+            if item not in seen:
+                seen.append(item)
+    return tuple(seen)
+
+
+def _needs(parts: Iterable[Outcome]) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in parts:
+        out.extend(n for n in part.needs if n not in out)
+    return tuple(out)
+
+
+def _reason(parts: Sequence[Outcome], joiner: str = "; ") -> str:
+    reasons: list[str] = []
+    for part in parts:
+        if part.reason and part.reason not in reasons:
+            reasons.append(part.reason)
+    return joiner.join(reasons)
+
+
+def all_of(parts: Sequence[Outcome]) -> Outcome:
+    """The worst part: not-met > unknown > review > met."""
+    if not parts:
+        return Outcome(Result.MET, "nothing to check")
+    worst = min((_norm(p.result) for p in parts), key=_ALL_ORDER.__getitem__)
+    deciding = [p for p in parts if _norm(p.result) == worst]
+    expires = _min_date(p.expires_on for p in parts if _norm(p.result) == Result.MET)
+    clears: dt.date | None = None
+    if worst == Result.NOT_MET:
+        part_clears = [p.clears_on for p in deciding]
+        if all(c is not None for c in part_clears):
+            clears = max(c for c in part_clears if c is not None)
+            if expires is not None and expires <= clears:
+                clears = None  # a met part stops being met before the waiting ends
+    return Outcome(
+        result=worst,
+        reason=_reason(deciding),
+        evidence=_evidence(deciding),
+        clears_on=clears,
+        expires_on=expires,
+        needs=_needs(deciding) if worst == Result.UNKNOWN else (),
+        stale_on=_min_date(p.stale_on for p in parts if _norm(p.result) == Result.MET),
+    )
+
+
+def any_of(parts: Sequence[Outcome]) -> Outcome:
+    """The best part: met > review > unknown > not-met."""
+    if not parts:
+        return Outcome(Result.NOT_MET, "no alternative given")
+    best = min((_norm(p.result) for p in parts), key=_ANY_ORDER.__getitem__)
+    deciding = [p for p in parts if _norm(p.result) == best]
+    clears = expires = stale = None
+    if best == Result.NOT_MET:
+        clears = _min_date(p.clears_on for p in deciding)
+    if best == Result.MET:
+        part_expiry = [p.expires_on for p in deciding]
+        expires = (
+            None if any(e is None for e in part_expiry) else max(e for e in part_expiry if e is not None)
+        )
+        stale_days = [p.stale_on for p in deciding]
+        stale = None if any(s is None for s in stale_days) else max(s for s in stale_days if s is not None)
+    return Outcome(
+        result=best,
+        reason=_reason(deciding, " / " if best != Result.NOT_MET else "; "),
+        evidence=_evidence(deciding),
+        clears_on=clears,
+        expires_on=expires,
+        needs=_needs(p for p in parts if _norm(p.result) == Result.UNKNOWN) if best == Result.UNKNOWN else (),
+        stale_on=stale,
+    )
+
+
+def negate(part: Outcome) -> Outcome:
+    """Swap met and not-met (and with them expires_on / clears_on); unknown and review stay."""
+    result = _norm(part.result)
+    if result == Result.MET:
+        return Outcome(
+            Result.NOT_MET, part.reason, part.evidence, clears_on=part.expires_on, stale_on=part.stale_on
+        )
+    if result == Result.NOT_MET:
+        return Outcome(
+            Result.MET, part.reason, part.evidence, expires_on=part.clears_on, stale_on=part.stale_on
+        )
+    return part
+
+
+def apply_overrides(outcome: Outcome, rule: dict[str, Any]) -> Outcome:
+    """``ifTrue: review`` turns a met predicate into review; ``ifFalse: review`` a not-met one."""
+    result = _norm(outcome.result)
+    trigger = None
+    if result == Result.MET and rule.get("ifTrue") == "review":
+        trigger = "ifTrue"
+    elif result == Result.NOT_MET and rule.get("ifFalse") == "review":
+        trigger = "ifFalse"
+    if trigger is None:
+        return outcome
+    why = rule.get("reviewReason")
+    reason = f"{outcome.reason}: {why}" if why else f"{outcome.reason}: needs clinical review"
+    return Outcome(Result.REVIEW, reason, outcome.evidence, needs=outcome.needs, stale_on=outcome.stale_on)
+
+
+@register("all")
+def evaluate_all(rule: dict[str, Any], ctx: Context) -> Outcome:
+    return all_of([ctx.evaluate(part) for part in rule.get("of", ())])
+
+
+@register("any")
+def evaluate_any(rule: dict[str, Any], ctx: Context) -> Outcome:
+    return any_of([ctx.evaluate(part) for part in rule.get("of", ())])
+
+
+@register("not")
+def evaluate_not(rule: dict[str, Any], ctx: Context) -> Outcome:
+    return negate(ctx.evaluate(rule["rule"]))

@@ -1,0 +1,60 @@
+"""One criterion: its rule, gated by ``appliesWhen``.
+
+``appliesWhen`` not-met -> not-applicable. Unknown (or review) -> the rule's result if met, otherwise the
+gate's result (unknown / review) with both reasons. Met -> the rule's result; if that is not-met and the gate
+expires (a minor turns 18), the criterion clears that day at the latest.
+"""
+
+from __future__ import annotations
+
+from cds.engine.context import Context
+from cds.engine.evaluate import evaluate_rule
+from cds.results import CriterionResult, Outcome, Result
+from cds.trials import CriterionDef
+
+
+def _gated(criterion: CriterionDef, ctx: Context) -> Outcome:
+    if not criterion.applies_when:
+        return evaluate_rule(criterion.rule, ctx)
+    gate = evaluate_rule(criterion.applies_when, ctx)
+    if gate.result == Result.NOT_MET:
+        return Outcome(Result.NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
+    outcome = evaluate_rule(criterion.rule, ctx)
+    if gate.result in (Result.UNKNOWN, Result.REVIEW):
+        if outcome.result in (Result.MET, Result.NOT_APPLICABLE):
+            return outcome
+        return Outcome(
+            gate.result,
+            f"{gate.reason}; if it applies: {outcome.reason}",
+            gate.evidence + outcome.evidence,
+            needs=tuple(dict.fromkeys(gate.needs + outcome.needs)),
+        )
+    if outcome.result == Result.NOT_MET and gate.expires_on is not None:
+        clears = gate.expires_on if outcome.clears_on is None else min(outcome.clears_on, gate.expires_on)
+        return Outcome(
+            outcome.result,
+            outcome.reason,
+            outcome.evidence,
+            clears_on=clears,
+            expires_on=outcome.expires_on,
+            needs=outcome.needs,
+            stale_on=outcome.stale_on,
+        )
+    return outcome
+
+
+def evaluate_criterion(criterion: CriterionDef, ctx: Context) -> CriterionResult:
+    outcome = _gated(criterion, ctx)
+    return CriterionResult(
+        id=criterion.id,
+        type=criterion.type,
+        text=criterion.text,
+        result=outcome.result,
+        reason=outcome.reason,
+        evidence=outcome.evidence,
+        clears_on=outcome.clears_on if outcome.result == Result.NOT_MET else None,
+        expires_on=outcome.expires_on if outcome.result != Result.NOT_MET else None,
+        needs=outcome.needs if outcome.result in (Result.UNKNOWN, Result.REVIEW) else (),
+        curator_review=criterion.curator_review,
+        stale_on=outcome.stale_on,  # kept only where it matters: see verdict.decide
+    )

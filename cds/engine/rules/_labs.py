@@ -1,0 +1,124 @@
+"""Choosing the deciding observation: the latest usable value within the window (labs, coded, performance)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from cds.engine import timerules as tr
+from cds.engine.rules._common import label, num, ref, unit_text
+from cds.facts import LabValue
+from cds.results import Evidence, Outcome, Result
+
+MAX_OLD_EVIDENCE = 3
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The deciding value (or None) and the other values worth showing."""
+
+    value: LabValue | None
+    older: tuple[LabValue, ...]  # usable values outside the window, newest first
+    unusable: tuple[LabValue, ...]  # values in the window that could not be used (problem / no value)
+    same_day: tuple[LabValue, ...] = ()  # other usable values dated the same day as ``value``
+
+
+def pick_latest(
+    values: Iterable[LabValue], window_days: int, today: dt.date, usable: Callable[[LabValue], bool]
+) -> Pick:
+    ordered = sorted(values, key=lambda v: (v.date.latest, v.date.earliest), reverse=True)
+    chosen = None
+    older: list[LabValue] = []
+    unusable: list[LabValue] = []
+    same_day: list[LabValue] = []
+    for item in ordered:
+        if item.date.latest > today:
+            continue  # dated in the future: ignored (clock skew or a planned result)
+        if not usable(item):
+            if tr.in_window(item.date, window_days, today):
+                unusable.append(item)
+            continue
+        if tr.in_window(item.date, window_days, today):
+            if chosen is None:
+                chosen = item
+            elif item.date == chosen.date and item.date.exact:
+                same_day.append(item)
+        elif len(older) < MAX_OLD_EVIDENCE:
+            older.append(item)
+    return Pick(chosen, tuple(older), tuple(unusable), tuple(same_day))
+
+
+def resolve_same_day(outcomes: list[Outcome], name: str, item: LabValue, window_days: int) -> Outcome:
+    """The answer from the deciding day's results (``outcomes[0]`` is the first-picked value's).
+
+    Results that decide (met / not-met) win over ones that cannot (no ULN); deciding results that disagree
+    mean the data contradicts itself: unknown, asking for a repeat.
+    """
+    decided = [o for o in outcomes if o.result in (Result.MET, Result.NOT_MET)]
+    if len({o.result for o in decided}) <= 1:
+        return decided[0] if decided else outcomes[0]
+    evidence = tuple(e for o in decided for e in o.evidence)
+    return Outcome(
+        Result.UNKNOWN,
+        f"conflicting {name} results on {item.date}: " + "; ".join(o.reason for o in decided[:3]),
+        evidence,
+        needs=(f"{name} repeated (conflicting results on {item.date})",),
+        stale_on=tr.stale_on(item.date, window_days),
+    )
+
+
+def shown(item: LabValue) -> object:
+    return (
+        item.coded
+        if item.coded is not None
+        else (item.value if item.value is not None else item.original_value)
+    )
+
+
+def value_evidence(
+    item: LabValue, limit: object = None, limit_source: str | None = None, note: str | None = None
+) -> Evidence:
+    notes = [n for n in (note, "preliminary result" if item.status == "preliminary" else None) if n]
+    return Evidence(
+        resource=ref("Observation", item.resource_id),
+        value=shown(item),
+        unit=item.unit,
+        date=str(item.date),
+        limit=limit,
+        limitSource=limit_source,
+        note="; ".join(notes) or None,
+    )
+
+
+def context_evidence(pick: Pick, window_days: int) -> tuple[Evidence, ...]:
+    out = [value_evidence(v, note=f"older than the {window_days}-day window") for v in pick.older]
+    out += [value_evidence(v, note=f"not usable: {_why_unusable(v)}") for v in pick.unusable]
+    return tuple(out)
+
+
+def missing_reason(concept: str, pick: Pick, window_days: int) -> str:
+    name = label(concept)
+    if pick.older:
+        last = pick.older[0]
+        return f"no {name} within {window_days} days (last {num_or_code(last)} on {last.date})"
+    if pick.unusable:
+        return f"no usable {name} within {window_days} days ({_why_unusable(pick.unusable[0])})"
+    return f"no {name} recorded within {window_days} days"
+
+
+def num_or_code(item: LabValue) -> str:
+    if item.coded is not None:
+        return item.coded
+    if item.value is not None:
+        return f"{num(item.value)}{unit_text(item.unit)}"
+    return item.original_value or "?"
+
+
+def _why_unusable(item: LabValue) -> str:
+    if item.problem:
+        return item.problem
+    if item.value is None and item.coded is None:
+        return "no value"
+    context = ", ".join(f"{k} {v}" for k, v in sorted(item.context.items()))
+    return f"measured under other conditions ({context})" if context else "not a usable result"

@@ -1,0 +1,53 @@
+"""``coded``: the latest qualitative result within the window is one of the tokens in ``in``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds.engine import timerules as tr
+from cds.engine.context import Context
+from cds.engine.registry import register
+from cds.engine.rules._common import label, unmapped
+from cds.engine.rules._labs import (
+    context_evidence,
+    missing_reason,
+    pick_latest,
+    resolve_same_day,
+    value_evidence,
+)
+from cds.facts import LabValue
+from cds.results import Outcome, Result
+
+
+def _usable(item: LabValue) -> bool:
+    return item.coded is not None and item.problem is None
+
+
+@register("coded")
+def evaluate_coded(rule: dict[str, Any], ctx: Context) -> Outcome:
+    concept = rule["concept"]
+    if (review := unmapped(ctx, "coded", [concept])) is not None:
+        return review
+    window = int(rule.get("windowDays", ctx.config.screening_window_days))
+    tokens = list(rule["in"])
+    name = label(concept)
+    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable)
+    item = pick.value
+    if item is None:
+        return Outcome(
+            Result.UNKNOWN,
+            missing_reason(concept, pick, window),
+            context_evidence(pick, window),
+            needs=(f"{name} within {window} days",),
+        )
+    outcomes = [_judge(v, tokens, name, window) for v in (item, *pick.same_day)]
+    return resolve_same_day(outcomes, name, item, window)
+
+
+def _judge(item: LabValue, tokens: list[str], name: str, window: int) -> Outcome:
+    ok = item.coded in tokens
+    reason = f"{name} {item.coded} on {item.date}" + ("" if ok else f" (not {' / '.join(tokens)})")
+    evidence = (value_evidence(item, limit=" / ".join(tokens), limit_source="trial"),)
+    return Outcome(
+        Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=tr.stale_on(item.date, window)
+    )

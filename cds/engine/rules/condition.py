@@ -1,0 +1,88 @@
+"""``condition``: a matching condition record exists (refuted / entered-in-error never count).
+
+``active`` (default true): only active records count. ``within``: the record's onset or abatement (the later
+of the two that is recorded) lies within the period; a record with neither date is unknown. ``bodySites``:
+the record's site must be one of them; a record without a site is unknown. Closed world: a retrieved,
+empty list is "none recorded"; an unavailable Condition source is unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds.engine import timerules as tr
+from cds.engine.context import Context
+from cds.engine.registry import register
+from cds.engine.rules._common import labels, ref, source_unknown, unmapped, when
+from cds.engine.rules._history import Judged, conclude, judge_within
+from cds.facts import ConditionFact
+from cds.results import Evidence, Outcome
+
+NEVER_COUNTS = ("refuted", "entered-in-error")
+
+
+def condition_evidence(c: ConditionFact) -> Evidence:
+    status = c.clinical_status or ("active" if c.active else "inactive")
+    return Evidence(
+        resource=ref("Condition", c.resource_id),
+        value=c.display,
+        date=when(c.abatement or c.onset),
+        note=status
+        + (f", since {c.onset}" if c.onset and c.abatement is None else "")
+        + (f", abated {c.abatement}" if c.abatement else ""),
+    )
+
+
+@register("condition")
+def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
+    groups = set(rule["groups"])
+    sites = set(rule.get("bodySites", ()))
+    review = unmapped(ctx, "condition", sorted(groups)) or unmapped(ctx, "bodysite", sorted(sites))
+    if review is not None:
+        return review
+    if not ctx.facts.source_ok("Condition"):
+        return source_unknown(["Condition"], labels(sorted(groups)))
+    active_only = rule.get("active", True)
+    within = tr.Duration.parse(rule["within"]) if rule.get("within") else None
+    judged: list[Judged] = []
+    for c in ctx.facts.conditions:
+        if not (c.groups & groups) or c.verification_status in NEVER_COUNTS:
+            continue
+        if active_only and not c.active:
+            continue
+        evidence = condition_evidence(c)
+        text = c.display + (" (active)" if c.active else f" ({c.clinical_status or 'inactive'})")
+        if sites and not (c.body_sites & sites):
+            if not c.body_sites:
+                judged.append(
+                    Judged(
+                        tr.Tri.UNKNOWN,
+                        evidence,
+                        f"{text}, body site not recorded",
+                        need=f"body site of {c.display}",
+                    )
+                )
+            continue
+        if within is None:
+            judged.append(Judged(tr.Tri.TRUE, evidence, text))
+            continue
+        anchor = c.abatement or c.onset
+        judged.append(
+            judge_within(
+                anchor,
+                within,
+                ctx.today,
+                evidence,
+                f"{text}, {anchor}" if anchor else text,
+                f"onset/abatement of {c.display}",
+            )
+        )
+    name = labels(sorted(groups))
+    qualifier = "active " if active_only and not name.startswith("active") else ""
+    period = f" within {within}" if within else ""
+    return conclude(
+        judged,
+        f"{qualifier}{name} recorded{period}",
+        f"no {qualifier}{name} recorded{period}",
+        f"{name} recorded, not within {within}",
+    )

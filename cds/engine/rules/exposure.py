@@ -1,0 +1,205 @@
+"""``exposure``: drugs (``drugClasses``), procedures (``procedureGroups``), vaccines (``vaccineGroups``).
+
+Modes:
+
+- ``within: duration``: some exposure's end (or start / date when no end is recorded) plus ``within`` is after
+  the evaluation date; met expires on the latest such day (the waiting period ends). An ongoing drug record
+  without an end never expires. A partial date straddling the edge: unknown.
+- ``current: true``: an ongoing drug record without an end (or an in-progress procedure) exists and never
+  expires; a record whose end is today or later counts until the day after that end.
+- neither: ever exposed.
+
+Drugs: MedicationRequest records count only as current use (ongoing). ``routes`` restricts drugs to those
+routes; a drug with no recorded route might match (unknown). When the rule names an anticancer class and a
+drug looks anticancer but matches no class, the result cannot be met-free: unknown.
+Procedures: ``bodySites`` restricts procedures to those sites; a procedure without a recorded site is unknown.
+Closed world: with every source type retrieved and nothing matching, "none recorded"; otherwise unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cds.engine import timerules as tr
+from cds.engine.context import Context
+from cds.engine.registry import register
+from cds.engine.rules._common import DRUG_SOURCES, labels, ref, source_unknown, unavailable, unmapped, when
+from cds.engine.rules._history import Judged, conclude, judge_within
+from cds.facts import DrugExposure, FuzzyDate, ImmunizationFact, ProcedureFact
+from cds.results import Evidence, Outcome
+
+ANTICANCER_CLASSES = frozenset(
+    {
+        "myelosuppressive-chemotherapy",
+        "nitrosourea",
+        "anticancer-other",
+        "mibg-131i",
+        "gd2-antibody",
+        "il2",
+        "checkpoint-inhibitor",
+        "immunotherapy",
+        "investigational",
+    }
+)
+
+
+def _judge(
+    anchor: FuzzyDate | None, ongoing: bool, rule: dict[str, Any], ctx: Context, evidence: Evidence, text: str
+) -> Judged:
+    if rule.get("current"):
+        if ongoing:
+            return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing)")
+        if anchor is not None and anchor.earliest >= ctx.today:  # planned to end today or later
+            return Judged(
+                tr.Tri.TRUE,
+                evidence,
+                f"{text} (until {anchor})",
+                expires_on=anchor.latest + dt.timedelta(days=1),
+            )
+        if anchor is not None and anchor.latest >= ctx.today:
+            return Judged(tr.Tri.UNKNOWN, evidence, f"{text} (ends {anchor})", need=f"end date of {text}")
+        return Judged(tr.Tri.FALSE, evidence, text)
+    if ongoing:
+        return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing, no end date)")
+    if not rule.get("within"):
+        return Judged(tr.Tri.TRUE, evidence, text)
+    within = tr.Duration.parse(rule["within"])
+    return judge_within(anchor, within, ctx.today, evidence, f"{text} on {anchor}" if anchor else text, text)
+
+
+def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
+    classes = set(rule.get("drugClasses", ()))
+    routes = set(rule.get("routes", ()))
+    out: list[Judged] = []
+    for d in ctx.facts.drugs:
+        matches = bool(d.classes & classes)
+        unclassified = (
+            d.looks_anticancer_unclassified and not d.classes and bool(classes & ANTICANCER_CLASSES)
+        )
+        if not (matches or unclassified):
+            continue
+        if d.source == "MedicationRequest" and not d.ongoing:
+            continue  # a request is evidence of current use only
+        if d.status in ("entered-in-error", "not-taken", "cancelled", "on-hold", "draft"):
+            continue
+        ongoing = d.ongoing and d.end is None
+        evidence = _drug_evidence(d)
+        judged = _judge(d.end or d.start, ongoing, rule, ctx, evidence, d.name)
+        if unclassified and judged.state != tr.Tri.FALSE:
+            judged = Judged(
+                tr.Tri.UNKNOWN,
+                evidence,
+                f"{d.name}: looks like an anticancer drug but is not classified",
+                need=f"drug class of {d.name}",
+            )
+        elif routes and judged.state == tr.Tri.TRUE and d.route not in routes:
+            if d.route is not None:
+                continue
+            judged = Judged(
+                tr.Tri.UNKNOWN, evidence, f"{judged.text}, route not recorded", need=f"route of {d.name}"
+            )
+        out.append(judged)
+    return out
+
+
+def _drug_evidence(d: DrugExposure) -> Evidence:
+    note = ", ".join(x for x in (d.source, d.route, "ongoing" if d.ongoing else None) if x)
+    return Evidence(
+        resource=ref(d.source, d.resource_id), value=d.name, date=when(d.end or d.start), note=note
+    )
+
+
+def _procedures(rule: dict[str, Any], ctx: Context) -> list[Judged]:
+    groups = set(rule.get("procedureGroups", ()))
+    sites = set(rule.get("bodySites", ()))
+    out: list[Judged] = []
+    for p in ctx.facts.procedures:
+        if not (p.groups & groups):
+            continue
+        evidence = _procedure_evidence(p)
+        if sites and not (p.body_sites & sites):
+            if not p.body_sites:
+                out.append(
+                    Judged(
+                        tr.Tri.UNKNOWN,
+                        evidence,
+                        f"{p.display}, body site not recorded",
+                        need=f"body site of {p.display}",
+                    )
+                )
+            continue
+        ongoing = p.status == "in-progress" and p.end is None
+        out.append(_judge(p.end or p.start, ongoing, rule, ctx, evidence, p.display))
+    return out
+
+
+def _procedure_evidence(p: ProcedureFact) -> Evidence:
+    note = ", ".join(
+        x
+        for x in (
+            p.status,
+            f"intent {p.intent}" if p.intent else None,
+            "site " + "/".join(sorted(p.body_sites)) if p.body_sites else None,
+        )
+        if x
+    )
+    return Evidence(
+        resource=ref("Procedure", p.resource_id),
+        value=p.display,
+        date=when(p.end or p.start),
+        note=note or None,
+    )
+
+
+def _vaccines(rule: dict[str, Any], ctx: Context) -> list[Judged]:
+    groups = set(rule.get("vaccineGroups", ()))
+    out: list[Judged] = []
+    for v in ctx.facts.immunizations:
+        if v.groups & groups:
+            out.append(_judge(v.date, False, rule, ctx, _vaccine_evidence(v), v.display))
+    return out
+
+
+def _vaccine_evidence(v: ImmunizationFact) -> Evidence:
+    return Evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
+
+
+@register("exposure")
+def evaluate_exposure(rule: dict[str, Any], ctx: Context) -> Outcome:
+    names: list[str] = []
+    for kind, field in (
+        ("drug", "drugClasses"),
+        ("procedure", "procedureGroups"),
+        ("vaccine", "vaccineGroups"),
+    ):
+        if (review := unmapped(ctx, kind, rule.get(field, ()))) is not None:
+            return review
+        names += list(rule.get(field, ()))
+    if (review := unmapped(ctx, "bodysite", rule.get("bodySites", ()))) is not None:
+        return review
+    sources: list[str] = []
+    judged: list[Judged] = []
+    if rule.get("drugClasses"):
+        sources += list(DRUG_SOURCES)
+        judged += _drugs(rule, ctx)
+    if rule.get("procedureGroups"):
+        sources.append("Procedure")
+        judged += _procedures(rule, ctx)
+    if rule.get("vaccineGroups"):
+        sources.append("Immunization")
+        judged += _vaccines(rule, ctx)
+    name = labels(names)
+    missing = unavailable(ctx, sources)
+    if missing and not any(j.state == tr.Tri.TRUE for j in judged):
+        return source_unknown(missing, name)
+    if rule.get("current"):
+        return conclude(
+            judged, f"currently receiving {name}", f"no current {name} recorded", f"no current {name}"
+        )
+    if rule.get("within"):
+        within = tr.Duration.parse(rule["within"])
+        return conclude(
+            judged, f"{name} within {within}", f"no {name} recorded", f"last {name} more than {within} ago"
+        )
+    return conclude(judged, f"{name} recorded", f"no {name} recorded", f"no {name}")

@@ -1,0 +1,152 @@
+"""``lab``: the latest valid value within the window satisfies ``op`` against a limit.
+
+The limit is ``value`` (a number, or ``{male, female}``), or ``uln`` x the observation's upper limit of
+normal (``LabValue.ref_high``) plus an optional ``plus`` offset in the concept's unit. The ULN's origin
+(``ref_source``: observation, ``fallback:<table>``, ``fallback-unverified:<table>``) is shown in
+``limitSource`` and the reason. No ULN at all: unknown; a limit is never invented.
+
+No usable value within the window (default ``config.screening_window_days``): unknown; older values are
+shown as evidence. ``stale_on`` is the day the deciding value leaves its window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cds.engine import timerules as tr
+from cds.engine.context import Context
+from cds.engine.registry import register
+from cds.engine.rules._common import OP_WORDS, compare, label, num, unit_text, unmapped
+from cds.engine.rules._labs import (
+    context_evidence,
+    missing_reason,
+    pick_latest,
+    resolve_same_day,
+    value_evidence,
+)
+from cds.facts import LabValue
+from cds.results import Outcome, Result
+
+
+def _usable_for(context: dict[str, str]) -> Callable[[LabValue], bool]:
+    """Usable: a value, no problem, and no recorded context that contradicts the rule's ``context``."""
+
+    def usable(item: LabValue) -> bool:
+        if item.value is None or item.problem is not None:
+            return False
+        return all(item.context.get(key, wanted) == wanted for key, wanted in context.items())
+
+    return usable
+
+
+def _context_text(context: dict[str, str]) -> str:
+    return f" ({', '.join(context.values())})" if context else ""
+
+
+def _context_note(item: LabValue, context: dict[str, str]) -> str | None:
+    missing = [f"{key} not recorded" for key in context if key not in item.context]
+    return "; ".join(missing) or None
+
+
+def _uln_source_text(source: str | None) -> str:
+    if not source or source == "observation":
+        return "ULN from the report"
+    if source.startswith("fallback-unverified"):
+        return f"unverified fallback ULN ({source.split(':', 1)[-1]})"
+    if source.startswith("fallback"):
+        return f"fallback ULN ({source.split(':', 1)[-1]})"
+    return f"ULN from {source}"
+
+
+@register("lab")
+def evaluate_lab(rule: dict[str, Any], ctx: Context) -> Outcome:
+    concept = rule["concept"]
+    if (review := unmapped(ctx, "lab", [concept])) is not None:
+        return review
+    window = int(rule.get("windowDays", ctx.config.screening_window_days))
+    name = label(concept)
+    context = dict(rule.get("context", {}))
+    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable_for(context))
+    extra = context_evidence(pick, window)
+    item = pick.value
+    if item is None:
+        return Outcome(
+            Result.UNKNOWN,
+            missing_reason(concept, pick, window),
+            extra,
+            needs=(f"{name}{_context_text(context)} within {window} days",),
+        )
+    outcomes = [_judge_value(rule, ctx, v, context, window, extra) for v in (item, *pick.same_day)]
+    return resolve_same_day(outcomes, name, item, window)
+
+
+def _judge_value(
+    rule: dict[str, Any], ctx: Context, item: LabValue, context: dict[str, str], window: int, extra: tuple
+) -> Outcome:
+    """Compare one value with the rule's limit."""
+    op = rule["op"]
+    name = label(rule["concept"])
+    assert item.value is not None
+    note = _context_note(item, context)
+    shown_value = f"{name} {num(item.value)}{unit_text(item.unit)} on {item.date}"
+    stale = tr.stale_on(item.date, window)
+
+    if "uln" in rule:
+        if not item.ref_high:
+            ev = (value_evidence(item, note="no upper limit of normal recorded"), *extra)
+            return Outcome(
+                Result.UNKNOWN,
+                f"{shown_value}: no upper limit of normal recorded, cannot compare with "
+                f"{num(rule['uln'])} x ULN",
+                ev,
+                needs=(f"{name} reference range (ULN)",),
+            )
+        limit = rule["uln"] * item.ref_high + rule.get("plus", 0)
+        limit_source = item.ref_source or "observation"
+        plus = f" + {num(rule['plus'])}" if rule.get("plus") else ""
+        limit_text = (
+            f"{num(rule['uln'])} x ULN{plus} = {num(limit)}"
+            f" (ULN {num(item.ref_high)}, {_uln_source_text(item.ref_source)})"
+        )
+        return _decide(item, op, limit, limit_source, limit_text, shown_value, stale, note=note)
+
+    value = rule["value"]
+    if isinstance(value, dict):
+        sex = ctx.facts.demographics.sex
+        if sex in ("male", "female"):
+            return _decide(
+                item, op, value[sex], "trial", f"{num(value[sex])} ({sex})", shown_value, stale, note=note
+            )
+        male, female = compare(item.value, op, value["male"]), compare(item.value, op, value["female"])
+        if male == female:  # the same answer whichever limit applies
+            limits = f"{num(value['male'])} (male) / {num(value['female'])} (female)"
+            return _decide(
+                item, op, value["male"], "trial", limits, shown_value, stale, force=male, note=note
+            )
+        return Outcome(
+            Result.UNKNOWN,
+            f"{shown_value}: the limit depends on sex, which is not recorded",
+            (value_evidence(item), *extra),
+            needs=("administrative sex",),
+        )
+    return _decide(item, op, float(value), "trial", num(float(value)), shown_value, stale, note=note)
+
+
+def _decide(
+    item: LabValue,
+    op: str,
+    limit: float,
+    limit_source: str,
+    limit_text: str,
+    shown_value: str,
+    stale: Any,
+    force: bool | None = None,
+    note: str | None = None,
+) -> Outcome:
+    assert item.value is not None
+    ok = compare(item.value, op, limit) if force is None else force
+    word = OP_WORDS[op]
+    reason = f"{shown_value} is {'' if ok else 'not '}{word} {limit_text}"
+    evidence = (value_evidence(item, limit=round(limit, 6), limit_source=limit_source, note=note),)
+    return Outcome(Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=stale)

@@ -1,0 +1,79 @@
+"""``performance``: Karnofsky from ``switchAge`` (default 16) years, Lansky below; or ECOG.
+
+The latest value within the window (default 30 days, ``windowDays`` overrides) is compared with ``op value``.
+An unknown age leaves the Karnofsky/Lansky choice open: unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds.engine import timerules as tr
+from cds.engine.context import Context
+from cds.engine.registry import register
+from cds.engine.rules._common import OP_WORDS, compare, label, num, unmapped
+from cds.engine.rules._labs import (
+    context_evidence,
+    missing_reason,
+    pick_latest,
+    resolve_same_day,
+    value_evidence,
+)
+from cds.facts import LabValue
+from cds.results import Outcome, Result
+
+DEFAULT_WINDOW_DAYS = 30
+
+
+def _usable(item: LabValue) -> bool:
+    return item.value is not None and item.problem is None
+
+
+def _concept(rule: dict[str, Any], ctx: Context) -> str | None:
+    if rule["scale"] == "ecog":
+        return "ecog"
+    birth = ctx.facts.demographics.birth_date
+    if birth is None:
+        return None
+    switch = tr.Duration(int(rule.get("switchAge", 16)), "a")
+    reach = tr.age_reached(birth, switch, ctx.today)
+    if reach.state == tr.Tri.UNKNOWN:
+        return None
+    return "karnofsky" if reach.state == tr.Tri.TRUE else "lansky"
+
+
+@register("performance")
+def evaluate_performance(rule: dict[str, Any], ctx: Context) -> Outcome:
+    concept = _concept(rule, ctx)
+    if concept is None:
+        return Outcome(
+            Result.UNKNOWN,
+            "age unknown: cannot tell whether Karnofsky or Lansky applies",
+            needs=("date of birth",),
+        )
+    if (review := unmapped(ctx, "lab", [concept])) is not None:
+        return review
+    window = int(rule.get("windowDays", DEFAULT_WINDOW_DAYS))
+    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable)
+    item = pick.value
+    name = label(concept)
+    if item is None:
+        return Outcome(
+            Result.UNKNOWN,
+            missing_reason(concept, pick, window),
+            context_evidence(pick, window),
+            needs=(f"{name} score within {window} days",),
+        )
+    outcomes = [_judge(v, rule, name, window) for v in (item, *pick.same_day)]
+    return resolve_same_day(outcomes, name, item, window)
+
+
+def _judge(item: LabValue, rule: dict[str, Any], name: str, window: int) -> Outcome:
+    assert item.value is not None
+    op, limit = rule["op"], float(rule["value"])
+    ok = compare(item.value, op, limit)
+    reason = f"{name} {num(item.value)} on {item.date} is {'' if ok else 'not '}{OP_WORDS[op]} {num(limit)}"
+    evidence = (value_evidence(item, limit=limit, limit_source="trial"),)
+    return Outcome(
+        Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=tr.stale_on(item.date, window)
+    )
