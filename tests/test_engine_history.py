@@ -102,6 +102,10 @@ class TestOtherMalignancy:
         assert self.run(condition("neuroblastoma", "malignancy")).result == Result.NOT_MET
         assert self.run(condition("basal-cell-carcinoma-skin", "malignancy")).result == Result.NOT_MET
 
+    def test_secondary_spread_is_not_another_malignancy(self) -> None:
+        for group in ("liver-metastasis", "brain-metastasis", "bone-marrow-involvement", "metastasis"):
+            assert self.run(condition(group, "malignancy")).result == Result.NOT_MET, group
+
     def test_active_other_malignancy_counts(self) -> None:
         out = self.run(condition("malignancy", display="Hodgkin lymphoma"))
         assert out.result == Result.MET and out.expires_on is None

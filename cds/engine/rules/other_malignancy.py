@@ -1,7 +1,8 @@
 """``other-malignancy``: a malignancy outside the trial's target ``conditions`` and the ``except`` groups is
 active, or abated less than ``diseaseFree`` ago (unknown if abated without a date). Without ``diseaseFree``
 only active malignancies count. A record in the ``malignancy`` group that also belongs to a target or
-excepted group is the trial's own disease (or an allowed one) and never counts.
+excepted group is the trial's own disease (or an allowed one) and never counts; nor does secondary spread
+(metastases, bone-marrow involvement), which belongs to the patient's primary tumour.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from cds.engine.rules.condition import NEVER_COUNTS, condition_evidence
 from cds.results import Outcome
 
 MALIGNANCY = "malignancy"
+# Secondary spread of a cancer is not "another" malignancy: metastases and marrow involvement belong to the
+# patient's primary, so they never count here (a second primary is recorded as its own condition).
+SECONDARY_SPREAD = frozenset({"metastasis", "brain-metastasis", "liver-metastasis", "bone-marrow-involvement"})
 
 
 @register("other-malignancy")
@@ -30,7 +34,12 @@ def evaluate_other_malignancy(rule: dict[str, Any], ctx: Context) -> Outcome:
     disease_free = tr.Duration.parse(rule["diseaseFree"]) if rule.get("diseaseFree") else None
     judged: list[Judged] = []
     for c in ctx.facts.conditions:
-        if MALIGNANCY not in c.groups or c.groups & allowed or c.verification_status in NEVER_COUNTS:
+        if (
+            MALIGNANCY not in c.groups
+            or c.groups & allowed
+            or c.groups & SECONDARY_SPREAD
+            or c.verification_status in NEVER_COUNTS
+        ):
             continue
         evidence = condition_evidence(c)
         if c.active:
