@@ -9,6 +9,8 @@ import pytest
 pytest_plugins = [
     "tests.fhir_server",  # real FHIR R4 server process (sekmet-fhir) or FHIR_BASE_URL
     "tests.tokens",  # JWT minting with local P-384 / RSA keys in the CDS Hooks Sandbox's form
+    "tests.postgres",  # real PostgreSQL cluster (initdb/pg_ctl) on an ephemeral port
+    "tests.cds_service",  # service test helpers: app factory, schema assertions, `nk-cds serve` processes
 ]
 
 

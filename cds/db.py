@@ -1,0 +1,316 @@
+"""The service's database: card -> trial records, clinician feedback, and the JWT replay cache.
+
+SQLAlchemy Core. SQLite (the default, ``NK_CDS_DB`` a file path) runs in WAL mode with
+``synchronous=FULL``: a transaction is on disk when ``COMMIT`` returns, so a record acknowledged with 200
+survives a kill -9 of the server (and of the machine's power, as far as the disk honours fsync).
+PostgreSQL is used when ``NK_CDS_DB`` is a ``postgresql+psycopg://`` URL; its default
+``synchronous_commit=on`` gives the same guarantee.
+
+Every write is one short transaction that is committed before the function returns. Nothing here logs
+the stored values (feedback comments may contain clinical text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+metadata = MetaData()
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(200), nullable=False),
+    Column("card_uuid", String(200), nullable=False, index=True),
+    Column("outcome", String(20), nullable=False),
+    Column("accepted_suggestions", Text, nullable=True),  # JSON list of suggestion ids
+    Column("override_code", String(200), nullable=True),
+    Column("override_system", String(500), nullable=True),
+    Column("override_display", Text, nullable=True),
+    Column("user_comment", Text, nullable=True),
+    Column("outcome_timestamp", String(64), nullable=False),  # as the client sent it
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("raw", Text, nullable=False),  # the feedback item exactly as received (JSON)
+)
+
+card_trials = Table(
+    "card_trials",
+    metadata,
+    Column("card_uuid", String(200), primary_key=True),
+    Column("nct_id", String(40), nullable=False, index=True),
+    Column("hook_instance", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+jwt_replay = Table(
+    "jwt_replay",
+    metadata,
+    Column("iss", String(500), primary_key=True),
+    Column("jti", String(500), primary_key=True),
+    Column("expires_at", Integer, nullable=False),  # seconds since the epoch
+    Index("ix_jwt_replay_expires_at", "expires_at"),
+)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLAlchemy URL; SQLite connections get WAL, synchronous=FULL and a busy timeout."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+@dataclass
+class FeedbackRow:
+    """One stored feedback item (as read back)."""
+
+    service_id: str
+    card_uuid: str
+    outcome: str
+    accepted_suggestions: list[str]
+    override_code: str | None
+    override_system: str | None
+    override_display: str | None
+    user_comment: str | None
+    outcome_timestamp: str
+    raw: dict[str, Any]
+
+
+@dataclass
+class TrialFeedback:
+    """Feedback counts for one trial (``nct_id`` is ``None`` for cards we have no record of)."""
+
+    nct_id: str | None
+    accepted: int = 0
+    overridden: int = 0
+    override_reasons: dict[str, int] = field(default_factory=dict)  # reason label -> count
+    comments: int = 0
+
+
+class Database:
+    """Thin wrapper around one engine; safe to share between threads of one process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._purge_lock = threading.Lock()
+        self._last_purge = 0.0
+        _OPEN.add(self)
+
+    def create_schema(self) -> None:
+        """Create missing tables; tolerates another process creating them at the same moment."""
+        for _attempt in range(5):
+            try:
+                metadata.create_all(self.engine, checkfirst=True)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                if "already exists" not in str(exc) and "locked" not in str(exc):
+                    raise
+        metadata.create_all(self.engine, checkfirst=True)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+            return True
+        except Exception:  # noqa: BLE001 - health check: any failure means "not ok"
+            return False
+
+    # -- cards ------------------------------------------------------------------------------------
+    def record_cards(
+        self, hook_instance: str, pairs: Iterable[tuple[str, str]], now: dt.datetime | None = None
+    ) -> int:
+        """Remember which trial each returned card was about (one transaction). Returns rows written."""
+        when = now or _utcnow()
+        rows = [
+            {"card_uuid": card_uuid, "nct_id": nct_id, "hook_instance": hook_instance, "created_at": when}
+            for card_uuid, nct_id in pairs
+        ]
+        if not rows:
+            return 0
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(card_trials), rows)
+            return len(rows)
+        except IntegrityError:  # a card uuid seen before (a client re-sending a hookInstance): keep the first
+            written = 0
+            for row in rows:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(insert(card_trials), row)
+                    written += 1
+                except IntegrityError:
+                    continue
+            return written
+
+    # -- feedback ---------------------------------------------------------------------------------
+    def store_feedback(
+        self, service_id: str, items: Iterable[Mapping[str, Any]], now: dt.datetime | None = None
+    ) -> int:
+        """Store validated feedback items in one transaction, committed before returning."""
+        when = now or _utcnow()
+        rows = [_feedback_row(service_id, item, when) for item in items]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(insert(feedback), rows)
+        return len(rows)
+
+    def all_feedback(self) -> list[FeedbackRow]:
+        with self.engine.connect() as conn:
+            result = conn.execute(select(feedback).order_by(feedback.c.id))
+            return [
+                FeedbackRow(
+                    service_id=r.service_id,
+                    card_uuid=r.card_uuid,
+                    outcome=r.outcome,
+                    accepted_suggestions=json.loads(r.accepted_suggestions) if r.accepted_suggestions else [],
+                    override_code=r.override_code,
+                    override_system=r.override_system,
+                    override_display=r.override_display,
+                    user_comment=r.user_comment,
+                    outcome_timestamp=r.outcome_timestamp,
+                    raw=json.loads(r.raw),
+                )
+                for r in result
+            ]
+
+    def feedback_summary(self) -> list[TrialFeedback]:
+        """Per trial: accepted / overridden counts and override reasons (code or display or comment)."""
+        stmt = select(
+            card_trials.c.nct_id,
+            feedback.c.outcome,
+            feedback.c.override_code,
+            feedback.c.override_display,
+            feedback.c.user_comment,
+        ).select_from(feedback.outerjoin(card_trials, feedback.c.card_uuid == card_trials.c.card_uuid))
+        by_trial: dict[str | None, TrialFeedback] = {}
+        with self.engine.connect() as conn:
+            for nct_id, outcome, code, display, comment in conn.execute(stmt):
+                entry = by_trial.setdefault(nct_id, TrialFeedback(nct_id=nct_id))
+                if outcome == "accepted":
+                    entry.accepted += 1
+                    continue
+                entry.overridden += 1
+                if comment:
+                    entry.comments += 1
+                label = display or code or ("(comment only)" if comment else "(no reason given)")
+                entry.override_reasons[label] = entry.override_reasons.get(label, 0) + 1
+        return sorted(by_trial.values(), key=lambda t: (t.nct_id is None, t.nct_id or ""))
+
+    # -- JWT replay cache -------------------------------------------------------------------------
+    def remember_jti(self, iss: str, jti: str, expires_at: int, now: float) -> bool:
+        """Record a token id; ``False`` when (iss, jti) was already seen and has not expired.
+
+        The primary key makes this atomic across processes: of two workers inserting the same jti at
+        once, exactly one succeeds. Expired rows are purged now and then (and an expired duplicate is
+        replaced, so a jti may be reused after its earlier token expired).
+        """
+        self._maybe_purge(now)
+        row = {"iss": iss, "jti": jti, "expires_at": int(expires_at)}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jwt_replay), row)
+            return True
+        except IntegrityError:
+            pass
+        with self.engine.begin() as conn:
+            deleted = conn.execute(
+                delete(jwt_replay).where(
+                    jwt_replay.c.iss == iss, jwt_replay.c.jti == jti, jwt_replay.c.expires_at < int(now)
+                )
+            ).rowcount
+        if not deleted:
+            return False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jwt_replay), row)
+            return True
+        except IntegrityError:
+            return False
+
+    def _maybe_purge(self, now: float, every_s: float = 300.0) -> None:
+        with self._purge_lock:
+            if now - self._last_purge < every_s:
+                return
+            self._last_purge = now
+        with self.engine.begin() as conn:
+            conn.execute(delete(jwt_replay).where(jwt_replay.c.expires_at < int(now)))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _feedback_row(service_id: str, item: Mapping[str, Any], when: dt.datetime) -> dict[str, Any]:
+    override = item.get("overrideReason") if isinstance(item.get("overrideReason"), Mapping) else {}
+    reason = override.get("reason") if isinstance(override.get("reason"), Mapping) else {}
+    accepted = [s.get("id") for s in item.get("acceptedSuggestions") or [] if isinstance(s, Mapping)]
+    return {
+        "service_id": service_id,
+        "card_uuid": str(item["card"]),
+        "outcome": str(item["outcome"]),
+        "accepted_suggestions": json.dumps(accepted) if accepted else None,
+        "override_code": reason.get("code"),
+        "override_system": reason.get("system"),
+        "override_display": reason.get("display"),
+        "user_comment": override.get("userComment"),
+        "outcome_timestamp": str(item["outcomeTimestamp"]),
+        "received_at": when,
+        "raw": json.dumps(item, sort_keys=True, separators=(",", ":")),
+    }
+
+
+def after_fork() -> None:
+    """In a forked child (gunicorn worker): drop the connections inherited from the parent, unclosed."""
+    for db in list(_OPEN):
+        db.engine.dispose(close=False)
+
+
+def open_database(url: str, create: bool = True) -> Database:
+    """Open (and by default create the tables of) the database at a SQLAlchemy URL."""
+    db = Database(url)
+    if create:
+        db.create_schema()
+    return db
