@@ -35,6 +35,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "NK_CDS_TRIALS": ("", "comma-separated NCT ids to enable; empty = all"),
     "NK_CDS_COUNTRIES": ("", "comma-separated countries; only trials with a site there are suggested; empty = any"),
     "NK_CDS_SUGGEST_STATUSES": ("RECRUITING,NOT_YET_RECRUITING,ENROLLING_BY_INVITATION,UNKNOWN", "registry statuses that may be suggested"),
+    "NK_CDS_NOT_YET_HORIZON_DAYS": ("365", "a not-yet-eligible trial gets a card only when its eligibleFrom is at most this many days away"),
     "NK_CDS_SCREENING_WINDOW_DAYS": ("14", "default age limit of a lab result that may decide a criterion"),
     "NK_CDS_SERVICE_ID": ("nk-cell-trials", "id of the patient-view service in discovery"),
     "NK_CDS_LOG_LEVEL": ("INFO", "log level of the service's own loggers"),
@@ -63,6 +64,7 @@ class Config:
     countries: tuple[str, ...] = ()
     suggest_statuses: tuple[str, ...] = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "UNKNOWN")
     screening_window_days: int = 14
+    not_yet_horizon_days: int = 365
     service_id: str = "nk-cell-trials"
     log_level: str = "INFO"
 
@@ -100,6 +102,7 @@ class Config:
                 countries=_split(get("NK_CDS_COUNTRIES")),
                 suggest_statuses=tuple(s.upper() for s in _split(get("NK_CDS_SUGGEST_STATUSES"))),
                 screening_window_days=int(get("NK_CDS_SCREENING_WINDOW_DAYS")),
+                not_yet_horizon_days=int(get("NK_CDS_NOT_YET_HORIZON_DAYS")),
                 service_id=get("NK_CDS_SERVICE_ID"),
                 log_level=get("NK_CDS_LOG_LEVEL").upper(),
             )

@@ -136,3 +136,12 @@ def test_a_card_that_cannot_be_rendered_is_left_out_and_logged_without_patient_d
     assert _ncts(cards) == ["NCT00000002"]
     assert "NCT00000001" in caplog.text
     assert "secret-patient-7" not in caplog.text
+
+
+@pytest.mark.parametrize(("days_away", "shown"), [(365, True), (366, False)])
+def test_not_yet_eligible_beyond_the_horizon_gets_no_card(days_away: int, shown: bool) -> None:
+    result = dataclasses.replace(
+        waiting_result(), eligible_from=waiting_result().evaluated_on + dt.timedelta(days=days_away)
+    )
+    cards = render_cards([result], [make_trial()], make_facts(), make_config(not_yet_horizon_days=365))
+    assert bool(cards) is shown

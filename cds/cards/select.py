@@ -5,6 +5,10 @@ and enabled (``config.trials``; empty = all), the trial's registry status is in 
 and, when ``config.countries`` is set, the trial lists a site in one of those countries (compared without
 regard to case; a trial that lists no sites is then not shown, since no site can be confirmed).
 
+A not-yet-eligible result whose ``eligibleFrom`` lies more than ``config.not_yet_horizon_days`` after the
+evaluation date gets no card: a child who reaches an adult trial's minimum age in ten years is not a
+candidate today.
+
 Order: recruiting trials first, then eligible < not-yet-eligible < possibly-eligible, then the earliest
 ``eligibleFrom`` (results without one sort as "now"), then NCT id; at most ``config.max_cards`` results.
 """
@@ -49,6 +53,12 @@ def country_allowed(trial: Trial, config: Config) -> bool:
     return any(country.casefold() in wanted for country in trial.countries)
 
 
+def within_horizon(result: TrialResult, config: Config) -> bool:
+    if result.status != Verdict.NOT_YET_ELIGIBLE or result.eligible_from is None:
+        return True
+    return (result.eligible_from - result.evaluated_on).days <= config.not_yet_horizon_days
+
+
 def sort_key(item: Selected) -> tuple[int, int, dt.date, str]:
     result, trial = item.result, item.trial
     return (
@@ -73,6 +83,8 @@ def select_results(results: Sequence[TrialResult], trials: Sequence[Trial], conf
         if config.trials and trial.id not in config.trials:
             continue
         if not status_allowed(trial, config) or not country_allowed(trial, config):
+            continue
+        if not within_horizon(result, config):
             continue
         chosen.append(Selected(result, trial))
     chosen.sort(key=sort_key)
