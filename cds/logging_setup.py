@@ -89,6 +89,14 @@ def configure_logging(level: str = "INFO") -> None:
     quiet_libraries()
 
 
+def redirect_to_file(path: str) -> None:
+    """Send the service's JSON log lines to ``path`` instead of stderr (the demo keeps its table readable)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "name", None) == _HANDLER_NAME and isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+
+
 def access_record(
     *,
     method: str,

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         assert stack.evaluation_date is not None
+        if not args.serve:
+            _quiet_service_log()
         prefetch = {"mixed": None, "all": True, "none": False}[args.prefetch]
         outcomes = stack.call_all(prefetch=prefetch)
         print()
@@ -79,6 +81,18 @@ def run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     finally:
         stack.stop()
+
+
+def _quiet_service_log() -> None:
+    """The service's access lines go to a log file, so the demo prints just its table."""
+    import tempfile
+
+    from cds.logging_setup import redirect_to_file
+
+    with tempfile.NamedTemporaryFile(prefix="nk-cds-demo-", suffix=".log", delete=False) as log_file:
+        path = log_file.name
+    redirect_to_file(path)
+    print(f"(service log: {path})", flush=True)
 
 
 def _titles() -> dict[str, str]:
