@@ -1,0 +1,131 @@
+"""Small helpers shared by the normaliser modules: safe access to raw FHIR JSON, validation, notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from cds.config import Config
+from cds.facts import FuzzyDate
+from cds.mappings import Mappings
+
+log = logging.getLogger(__name__)
+
+# fhir.resources R4B model per resource type (module, class).
+_MODELS = {
+    "Patient": ("patient", "Patient"),
+    "Observation": ("observation", "Observation"),
+    "Condition": ("condition", "Condition"),
+    "MedicationAdministration": ("medicationadministration", "MedicationAdministration"),
+    "MedicationStatement": ("medicationstatement", "MedicationStatement"),
+    "MedicationRequest": ("medicationrequest", "MedicationRequest"),
+    "Medication": ("medication", "Medication"),
+    "Procedure": ("procedure", "Procedure"),
+    "Immunization": ("immunization", "Immunization"),
+    "AllergyIntolerance": ("allergyintolerance", "AllergyIntolerance"),
+    "ResearchSubject": ("researchsubject", "ResearchSubject"),
+}
+
+
+@cache
+def _model(resource_type: str) -> Any:
+    import importlib
+
+    module, cls = _MODELS[resource_type]
+    return getattr(importlib.import_module(f"fhir.resources.R4B.{module}"), cls)
+
+
+@dataclass
+class Build:
+    """Per-call state: inputs every module needs, and the data-quality counters that become notes."""
+
+    evaluation_date: dt.date
+    mappings: Mappings
+    config: Config
+    birth_date: FuzzyDate | None = None
+    sex: str | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def tz(self) -> str:
+        return self.config.timezone
+
+    def count(self, note: str, n: int = 1) -> None:
+        self.counters[note] += n
+
+    def valid(self, resource: Any, resource_type: str) -> bool:
+        """True when ``resource`` is a dict that validates as the R4B model; otherwise counted and False."""
+        if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
+            self.count(f"{resource_type}: malformed resource skipped")
+            return False
+        try:
+            _model(resource_type).model_validate(resource)
+        except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"
+            self.count(f"{resource_type}: invalid resource skipped (fails FHIR R4B validation)")
+            return False
+        return True
+
+    def notes(self) -> tuple[str, ...]:
+        return tuple(f"{note} ({n})" if n > 1 else note for note, n in sorted(self.counters.items()))
+
+
+def as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def text_of(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def codings(cc: Any) -> list[tuple[Any, Any]]:
+    """(system, code) pairs of a CodeableConcept dict."""
+    out = []
+    for coding in as_list(as_dict(cc).get("coding")):
+        if isinstance(coding, dict) and coding.get("code") is not None:
+            out.append((coding.get("system"), coding.get("code")))
+    return out
+
+
+def texts(cc: Any) -> list[str]:
+    """CodeableConcept.text and every coding display."""
+    cc = as_dict(cc)
+    out = [t for t in [text_of(cc.get("text"))] if t]
+    for coding in as_list(cc.get("coding")):
+        if isinstance(coding, dict) and text_of(coding.get("display")):
+            out.append(coding["display"])
+    return out
+
+
+def code_strings(cc: Any) -> tuple[str, ...]:
+    """'system|code' strings as recorded (for evidence)."""
+    return tuple(f"{s or ''}|{c}" for s, c in codings(cc) if isinstance(c, str | int))
+
+
+def display_of(cc: Any, fallback: str = "") -> str:
+    found = texts(cc)
+    return found[0] if found else fallback
+
+
+def status_code(value: Any) -> str | None:
+    """A status that is a plain code or a CodeableConcept (Condition.clinicalStatus) -> its first code."""
+    if isinstance(value, str):
+        return value.strip().lower() or None
+    for _system, code in codings(value):
+        if isinstance(code, str):
+            return code.strip().lower()
+    return None
+
+
+def resource_id(resource: dict[str, Any]) -> str:
+    rid = resource.get("id")
+    return f"{resource.get('resourceType', 'Resource')}/{rid}" if isinstance(rid, str) else str(resource.get("resourceType", "?"))

@@ -1,0 +1,209 @@
+"""Medication records -> drug exposures by class, with anchor dates, dose (mg), route and prednisone factor.
+
+Drug identity: ``medicationCodeableConcept``, a contained Medication (``#id``), or a separate Medication from
+``raw.resources["Medication"]`` (by ``Medication/<id>`` or a full URL ending in it); an unresolved reference
+falls back to its ``display``. Matching uses RxNorm ingredient codes, ATC codes and ingredient/brand names in
+the displays and texts (SCD/SBD codes cannot be resolved offline).
+
+Status and anchor per resource type (docs/normalisation.md):
+
+* MedicationAdministration: ``completed``, ``in-progress``, ``stopped``, ``on-hold``, ``unknown`` count (the
+  drug was given at least in part); ``not-done``, ``entered-in-error`` never. Anchor = end of
+  ``effectivePeriod`` (or ``effectiveDateTime``); in-progress with a period and no end is ``ongoing``.
+* MedicationStatement: ``active``, ``completed``, ``stopped``, ``on-hold``, ``unknown`` count; ``intended``,
+  ``not-taken``, ``entered-in-error`` never. Anchor = end of ``effective[x]``; ``active`` without a period end
+  (also with a single effectiveDateTime) is ``ongoing``.
+* MedicationRequest: only evidence of current use: ``active`` (and ``on-hold``) orders with an order-type
+  intent, ``ongoing`` = True, ``start`` = authoredOn, no end. Completed/stopped/cancelled requests are not
+  proof of administration and are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cds.facts import DrugExposure, FuzzyDate
+from cds.mappings import DrugMatcher
+from cds.normalise.common import Build, as_dict, as_list, code_strings, codings, text_of, texts
+from cds.normalise.dates import effective, parse_fuzzy
+from cds.normalise.units import number, quantity_units, to_mg
+
+COUNTED = {
+    "MedicationAdministration": frozenset({"completed", "in-progress", "stopped", "on-hold", "unknown"}),
+    "MedicationStatement": frozenset({"active", "completed", "stopped", "on-hold", "unknown"}),
+    "MedicationRequest": frozenset({"active", "on-hold"}),
+}
+ONGOING_STATUS = {"MedicationAdministration": "in-progress", "MedicationStatement": "active"}
+REQUEST_INTENTS = frozenset({"order", "original-order", "reflex-order", "filler-order", "instance-order"})
+ANTICANCER_CLASSES = frozenset({"myelosuppressive-chemotherapy", "nitrosourea", "anticancer-other", "gd2-antibody",
+                                "mibg-131i", "checkpoint-inhibitor", "immunotherapy", "il2", "investigational"})
+
+
+def medication_concept(res: dict[str, Any], medications: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The CodeableConcept naming the drug (resolving contained and separate Medication references)."""
+    if isinstance(res.get("medicationCodeableConcept"), dict):
+        return res["medicationCodeableConcept"]
+    ref = as_dict(res.get("medicationReference"))
+    target = ref.get("reference")
+    med: dict[str, Any] | None = None
+    if isinstance(target, str):
+        if target.startswith("#"):
+            for contained in as_list(res.get("contained")):
+                if isinstance(contained, dict) and contained.get("id") == target[1:]:
+                    med = contained
+                    break
+        elif "Medication/" in target:
+            med = medications.get(target.rsplit("Medication/", 1)[1].split("/_history")[0])
+    if med is not None and isinstance(med.get("code"), dict):
+        code = dict(med["code"])
+        ingredients = [as_dict(i).get("itemCodeableConcept") for i in as_list(med.get("ingredient"))]
+        extra_codings = [c for cc in ingredients for c in as_list(as_dict(cc).get("coding"))]
+        extra_text = [t for cc in ingredients for t in texts(cc)]
+        if extra_codings:
+            code["coding"] = as_list(code.get("coding")) + extra_codings
+        if extra_text:
+            code["text"] = " / ".join([t for t in [text_of(code.get("text"))] if t] + extra_text)
+        return code
+    display = text_of(ref.get("display"))
+    return {"text": display} if display else {}
+
+
+def _dosages(res: dict[str, Any], source: str) -> list[dict[str, Any]]:
+    if source == "MedicationAdministration":
+        return [as_dict(res.get("dosage"))] if res.get("dosage") else []
+    key = "dosage" if source == "MedicationStatement" else "dosageInstruction"
+    return [as_dict(d) for d in as_list(res.get(key))]
+
+
+def _dose_quantity(dosage: dict[str, Any], source: str) -> dict[str, Any]:
+    if source == "MedicationAdministration":
+        return as_dict(dosage.get("dose"))
+    for dr in as_list(dosage.get("doseAndRate")):
+        q = as_dict(as_dict(dr).get("doseQuantity"))
+        if q:
+            return q
+    return {}
+
+
+def _per_day(dosage: dict[str, Any]) -> float | None:
+    """Administrations per day from timing.repeat (frequency / period periodUnit), when stated."""
+    rep = as_dict(as_dict(dosage.get("timing")).get("repeat"))
+    freq = number(rep.get("frequency"))
+    period = number(rep.get("period"))
+    unit = rep.get("periodUnit")
+    per_unit = {"d": 1.0, "h": 24.0, "wk": 1 / 7.0, "min": 1440.0}.get(unit if isinstance(unit, str) else "")
+    if freq is None or period is None or period <= 0 or per_unit is None:
+        return None
+    return freq / period * per_unit
+
+
+def _route(dosages: list[dict[str, Any]], concept: dict[str, Any], drugs: DrugMatcher) -> str | None:
+    for dosage in dosages:
+        cc = dosage.get("route")
+        if cc:
+            route = drugs.route(codings(cc), texts(cc))
+            return route or "other"
+    return drugs.route([], texts(concept))  # dose form in an SCD name: "... Oral Tablet"
+
+
+def _drop_by_rules(ingredients: frozenset[str], strings: list[str], dose_q: dict[str, Any], dose_mg: float | None,
+                   drugs: DrugMatcher) -> set[str]:
+    """Ingredients to ignore: heparin flushes/locks, alteplase catheter clearance (drug_rules in drugs.yaml)."""
+    lowered = " ".join(s.lower() for s in strings)
+    drop: set[str] = set()
+    for rule in drugs.rules.values():
+        ing = rule.get("ingredient")
+        if ing not in ingredients:
+            continue
+        if any(word in lowered for word in rule.get("drop_when_text", ())):
+            drop.add(ing)
+        limit = rule.get("drop_when_dose_units_below")
+        value = number(dose_q.get("value"))
+        if limit is not None and value is not None and any(u.lower() in ("u", "[iu]", "iu", "units", "unit", "[u]")
+                                                            for u in quantity_units(dose_q)) and value < limit:
+            drop.add(ing)
+        mg_limit = rule.get("drop_when_dose_mg_at_most")
+        if mg_limit is not None and dose_mg is not None and dose_mg <= mg_limit:
+            drop.add(ing)
+    return drop
+
+
+def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[str, Any]],
+                build: Build, medication_unavailable: bool = False) -> DrugExposure | None:
+    """One medication record -> DrugExposure, or None when it maps to no class and does not look anticancer.
+
+    A record whose drug cannot be identified because its Medication could not be fetched is kept as an
+    unidentified drug flagged ``looks_anticancer_unclassified`` (it might be chemotherapy: unknown, not ignored).
+    """
+    drugs = build.mappings.drugs
+    concept = medication_concept(res, medications)
+    pairs = codings(concept)
+    strings = texts(concept)
+    if not pairs and not strings:
+        build.count(f"{source}: drug could not be identified")
+        if not medication_unavailable or not build.valid(res, source):
+            return None
+        start, end, ongoing = _anchor(res, source, build)
+        return DrugExposure(classes=frozenset(), resource_id=f"{source}/{res.get('id')}", source=source,
+                            name="unidentified medication (Medication resource unavailable)", status=res.get("status"),
+                            start=start, end=end, ongoing=ongoing, looks_anticancer_unclassified=True)
+    ingredients, classes = drugs.match(pairs, strings)
+    dosages = _dosages(res, source)
+    dose_q = _dose_quantity(dosages[0], source) if dosages else {}
+    dose_mg = to_mg(dose_q)
+    dropped = _drop_by_rules(ingredients, strings, dose_q, dose_mg, drugs)
+    if dropped:
+        ingredients = ingredients - dropped
+        classes = drugs.classes_of(ingredients)
+    route = _route(dosages, concept, drugs)
+    if route is not None and route not in drugs.systemic_routes:
+        classes = frozenset(c for c in classes if c not in drugs.systemic_only_classes)
+    looks = drugs.looks_anticancer(pairs, strings) and not (classes & ANTICANCER_CLASSES)
+    if not classes and not looks:
+        return None
+    if not build.valid(res, source):
+        return None
+    start, end, ongoing = _anchor(res, source, build)
+    per_day = _per_day(dosages[0]) if dosages and source != "MedicationAdministration" else None
+    factor = drugs.prednisone_factor(ingredients) if "corticosteroid-systemic" in classes else None
+    return DrugExposure(
+        classes=classes, resource_id=f"{source}/{res.get('id')}", source=source,
+        name=(strings[0] if strings else ", ".join(sorted(ingredients))) or "medication",
+        codes=code_strings(concept), status=res.get("status"), start=start, end=end, ongoing=ongoing,
+        dose_mg=dose_mg, dose_per_day_mg=dose_mg * per_day if dose_mg is not None and per_day else None,
+        route=route, prednisone_factor=factor, looks_anticancer_unclassified=looks,
+    )
+
+
+def _anchor(res: dict[str, Any], source: str, build: Build) -> tuple[FuzzyDate | None, FuzzyDate | None, bool]:
+    if source == "MedicationRequest":
+        return parse_fuzzy(res.get("authoredOn"), build.tz), None, True
+    start, end = effective(res, "effective", build.tz)
+    has_period_end = isinstance(res.get("effectivePeriod"), dict) and "end" in res["effectivePeriod"]
+    point = any(f"effective{s}" in res for s in ("DateTime", "Instant", "Date"))
+    # An administration at a single time point is one dose, never ongoing; an active statement with a single
+    # effectiveDateTime says the patient is taking it (since that date).
+    ongoing = res.get("status") == ONGOING_STATUS.get(source) and not has_period_end and not (
+        point and source == "MedicationAdministration")
+    if ongoing:
+        return start, None, True
+    return start, end, False
+
+
+def normalise_drugs(raw_resources: dict[str, list[Any]], build: Build,
+                    medication_unavailable: bool = False) -> tuple[DrugExposure, ...]:
+    medications = {m["id"]: m for m in raw_resources.get("Medication", []) if isinstance(m, dict) and isinstance(m.get("id"), str)}
+    out: list[DrugExposure] = []
+    for source in ("MedicationAdministration", "MedicationStatement", "MedicationRequest"):
+        for res in raw_resources.get(source, []):
+            if not isinstance(res, dict):
+                build.count(f"{source}: malformed resource skipped")
+                continue
+            if res.get("status") not in COUNTED[source]:
+                continue
+            if source == "MedicationRequest" and res.get("intent") not in REQUEST_INTENTS and res.get("intent") is not None:
+                continue
+            exposure = exposure_of(res, source, medications, build, medication_unavailable)
+            if exposure is not None:
+                out.append(exposure)
+    return tuple(out)

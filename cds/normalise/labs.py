@@ -1,0 +1,273 @@
+"""Observations -> lab values per concept (canonical unit, reference range, ULN fallback), newest first.
+
+Status rules (documented in docs/normalisation.md):
+* ``final``, ``amended``, ``corrected`` count;
+* ``preliminary`` is kept as evidence only: ``problem = "preliminary result"`` so no criterion is decided by it;
+* ``registered``, ``cancelled``, ``entered-in-error``, ``unknown`` and anything else are dropped.
+
+Performance: Observations are pre-filtered on the raw JSON (code known to a concept, status, date within
+``LOOKBACK_DAYS`` and not after the evaluation date); only the newest ``MAX_PER_CONCEPT`` candidates per concept
+are validated with fhir.resources R4B and read. An invalid resource is skipped and counted in the notes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from cds.facts import FuzzyDate, LabValue
+from cds.mappings import LabConcept, Mappings, UlnTable, norm_code
+from cds.normalise.answers import read_coded, read_score
+from cds.normalise.common import Build, as_dict, as_list, codings, texts
+from cds.normalise.dates import effective, parse_fuzzy, raw_sort_key
+from cds.normalise.patient import age_in_duration
+from cds.normalise.units import Converted, convert_quantity, number, quantity_units
+
+COUNTED = frozenset({"final", "amended", "corrected"})
+EVIDENCE_ONLY = frozenset({"preliminary"})
+LOOKBACK_DAYS = 400
+MAX_PER_CONCEPT = 12
+
+
+def observation_concepts(obs: dict[str, Any], mappings: Mappings) -> set[str]:
+    """Concepts the Observation's code or any component code maps to (raw JSON, no validation)."""
+    found: set[str] = set()
+    for system, code in codings(obs.get("code")):
+        found.update(mappings.lab_concepts_for(system, code))
+    for comp in as_list(obs.get("component")):
+        if isinstance(comp, dict):
+            for system, code in codings(comp.get("code")):
+                found.update(mappings.lab_concepts_for(system, code))
+    return found
+
+
+def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[LabValue, ...]]:
+    """All lab values by concept, newest first."""
+    m = build.mappings
+    horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
+    candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for index, obs in enumerate(observations):
+        if not isinstance(obs, dict):
+            build.count("Observation: malformed resource skipped")
+            continue
+        status = obs.get("status")
+        if status not in COUNTED and status not in EVIDENCE_ONLY:
+            continue
+        concepts = observation_concepts(obs, m)
+        if not concepts:
+            continue
+        start, end = effective(obs, "effective", build.tz)
+        when = end or start or parse_fuzzy(obs.get("issued"), build.tz)
+        if when is None or when.latest < horizon:
+            continue
+        if when.earliest > build.evaluation_date:
+            build.count("Observation dated after the evaluation date ignored")
+            continue
+        key = raw_sort_key(obs, "effective")
+        for concept in concepts:
+            candidates[concept].append((key, index))
+    selected: set[int] = set()
+    for items in candidates.values():
+        items.sort(reverse=True)
+        selected.update(index for _key, index in items[:MAX_PER_CONCEPT])
+    values: dict[str, list[tuple[str, LabValue]]] = defaultdict(list)
+    for index in sorted(selected):
+        obs = observations[index]
+        if not build.valid(obs, "Observation"):
+            continue
+        key = raw_sort_key(obs, "effective")
+        for value in read_observation(obs, build):
+            values[value.concept].append((key, value))
+    return {concept: _newest_first(items) for concept, items in values.items()}
+
+
+def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
+    items.sort(key=lambda kv: (kv[1].date.latest, kv[1].date.earliest, kv[0], kv[1].resource_id), reverse=True)
+    return tuple(v for _k, v in items)
+
+
+def read_observation(obs: dict[str, Any], build: Build) -> list[LabValue]:
+    """Every concept value in one (validated) Observation: its own value and its components."""
+    m = build.mappings
+    start, end = effective(obs, "effective", build.tz)
+    when = end or start or parse_fuzzy(obs.get("issued"), build.tz)
+    if when is None:
+        build.count("Observation without a usable date skipped")
+        return []
+    rid = f"Observation/{obs.get('id')}"
+    status = str(obs.get("status"))
+    out: list[LabValue] = []
+    own_texts = texts(obs.get("code"))
+    for concept_name in _concepts_for_cc(obs.get("code"), m):
+        concept = _redirect(m.lab(concept_name), own_texts + _strings(obs), m)
+        out.append(_value(obs, obs, concept, when, rid, status, obs.get("code"), build))
+    for comp in as_list(obs.get("component")):
+        if not isinstance(comp, dict):
+            continue
+        for concept_name in _concepts_for_cc(comp.get("code"), m):
+            concept = m.lab(concept_name)
+            out.append(_value(comp, obs, concept, when, rid, status, comp.get("code"), build))
+    return out
+
+
+def _strings(holder: dict[str, Any]) -> list[str]:
+    value = holder.get("valueString")
+    return [value] if isinstance(value, str) else []
+
+
+def _concepts_for_cc(cc: Any, m: Mappings) -> list[str]:
+    found: list[str] = []
+    for system, code in codings(cc):
+        for concept in m.lab_concepts_for(system, code):
+            if concept not in found:
+                found.append(concept)
+    return found
+
+
+def _redirect(concept: LabConcept, strings: list[str], m: Mappings) -> LabConcept:
+    """Karnofsky LOINC used for a Lansky score (text says 'Lansky') -> the Lansky concept."""
+    if concept.text_redirect is not None:
+        pattern, target = concept.text_redirect
+        if any(pattern.search(s) for s in strings if isinstance(s, str)):
+            return m.lab(target)
+    return concept
+
+
+def _value(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, when: FuzzyDate, rid: str,
+           status: str, code_cc: Any, build: Build) -> LabValue:
+    m = build.mappings
+    context = _context(holder, obs, concept, code_cc, m)
+    base = {"concept": concept.name, "date": when, "resource_id": rid, "status": status, "context": context}
+    preliminary = "preliminary result (not counted until final)" if status in EVIDENCE_ONLY else None
+    absent = as_dict(holder.get("dataAbsentReason"))
+    if concept.type == "coded":
+        token, problem, original = read_coded(holder, obs, concept, m)
+        if absent and token is None:
+            problem = f"no value ({', '.join(texts(absent)) or 'data absent'})"
+        return LabValue(**base, coded=token, original_value=original or None, problem=preliminary or problem)
+    if concept.type == "score":
+        score, problem, original = read_score(holder, concept, m)
+        return LabValue(**base, value=score, unit=concept.unit, original_value=original or None,
+                        problem=preliminary or problem)
+    if "valueQuantity" not in holder:
+        problem = f"no value ({', '.join(texts(absent)) or 'data absent'})" if absent else "no numeric value"
+        original = str(holder.get("valueString"))[:80] if "valueString" in holder else None
+        return LabValue(**base, unit=concept.unit, original_value=original, problem=preliminary or problem)
+    assert concept.units is not None
+    conv = convert_quantity(holder["valueQuantity"], concept.units)
+    low, high = _reference_range(holder, holder["valueQuantity"], concept)
+    unit = concept.unit
+    if conv.value is None and concept.units.keep_recorded_unit_for_uln:
+        kept = _keep_recorded(holder, concept)
+        if kept is not None:
+            conv, low, high, unit = kept
+    source = "observation" if high is not None else None
+    if high is None and conv.value is not None and concept.uln_fallback is not None:
+        fallback = uln_fallback(concept.uln_fallback, build, when)
+        if fallback is not None:
+            high, source = fallback
+    problem = conv.problem
+    if conv.value is not None and conv.value < 0:
+        problem = "negative value"
+    return LabValue(
+        **base, value=conv.value if problem is None else None, unit=unit if conv.value is not None else concept.unit,
+        ref_low=low, ref_high=high, ref_source=source, original_value=conv.original or None,
+        problem=preliminary or problem,
+    )
+
+
+def _reference_range(holder: dict[str, Any], quantity: Any, concept: LabConcept) -> tuple[float | None, float | None]:
+    """Normal range (first range without a type, or typed 'normal') converted to the canonical unit."""
+    assert concept.units is not None
+    value_units = quantity_units(as_dict(quantity))
+    for rng in as_list(holder.get("referenceRange")):
+        rng = as_dict(rng)
+        rtype = [c for _s, c in codings(rng.get("type"))]
+        if rtype and "normal" not in rtype:
+            continue
+        low = _range_bound(rng.get("low"), value_units, concept)
+        high = _range_bound(rng.get("high"), value_units, concept)
+        if high is not None and high <= 0:
+            high = None
+        if low is not None or high is not None:
+            return low, high
+    return None, None
+
+
+def _range_bound(q: Any, value_units: list[str], concept: LabConcept) -> float | None:
+    q = as_dict(q)
+    if not q:
+        return None
+    assert concept.units is not None
+    if not quantity_units(q) and value_units:
+        q = {**q, "code": value_units[0]}
+    conv: Converted = convert_quantity(q, concept.units)
+    return conv.value
+
+
+def _keep_recorded(holder: dict[str, Any], concept: LabConcept) -> tuple[Converted, float | None, float | None, str] | None:
+    """Ratio-to-ULN concepts: keep a value in an unlisted unit when its range has the same unit."""
+    q = as_dict(holder["valueQuantity"])
+    units = quantity_units(q)
+    value = number(q.get("value"))
+    if value is None or not units or q.get("comparator"):
+        return None
+    for rng in as_list(holder.get("referenceRange")):
+        high_q = as_dict(as_dict(rng).get("high"))
+        high = number(high_q.get("value"))
+        high_units = quantity_units(high_q)
+        if high is not None and high > 0 and (not high_units or high_units[0] == units[0]):
+            low = number(as_dict(as_dict(rng).get("low")).get("value"))
+            return Converted(value, None, units[0], f"{value:g} {units[0]}"), low, high, units[0]
+    return None
+
+
+def uln_fallback(table: UlnTable, build: Build, when: FuzzyDate) -> tuple[float, str] | None:
+    """(ULN, ref_source) from an age/sex table at the result date; None when age or sex decide nothing."""
+    birth = build.birth_date
+    if birth is None or build.sex not in ("male", "female"):
+        return None
+    day = when.latest
+    for row in table.rows:
+        lo_ok = row.min_age is None or all(age_in_duration(b, day, *row.min_age) for b in (birth.earliest, birth.latest))
+        hi_ok = row.max_age is None or not any(age_in_duration(b, day, *row.max_age) for b in (birth.earliest, birth.latest))
+        if lo_ok and hi_ok and birth.latest <= day:
+            value = row.male if build.sex == "male" else row.female
+            return value, f"fallback:{table.name}" if row.verified else f"fallback-unverified:{table.name}"
+    return None
+
+
+def _context(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, code_cc: Any, m: Mappings) -> dict[str, str]:
+    """Recording context: inhaled oxygen for SpO2 (room-air / supplemental) when the record says so."""
+    out: dict[str, str] = {}
+    for system, code in codings(code_cc):
+        alias = m.aliases.alias(system)
+        if alias:
+            out.update(concept.code_context.get((alias, norm_code(alias, code)), {}))
+    if concept.oxygen_context and "oxygen" not in out:
+        oxygen = _oxygen(obs, m)
+        if oxygen:
+            out["oxygen"] = oxygen
+    return out
+
+
+def _oxygen(obs: dict[str, Any], m: Mappings) -> str | None:
+    ox = m.oxygen
+    fio2 = {(row["system"], row["code"]) for row in ox.get("fio2_codes", ())}
+    flow = {(row["system"], row["code"]) for row in ox.get("flow_codes", ())}
+    for comp in as_list(obs.get("component")):
+        comp = as_dict(comp)
+        keys = {(m.aliases.alias(s), c) for s, c in codings(comp.get("code"))}
+        value = number(as_dict(comp.get("valueQuantity")).get("value"))
+        if value is None:
+            continue
+        if keys & fio2:
+            return "supplemental" if value > 21.0 else "room-air"
+        if keys & flow:
+            return "supplemental" if value > 0 else "room-air"
+    strings = texts(obs.get("code")) + [n.get("text", "") for n in as_list(obs.get("note")) if isinstance(n, dict)]
+    lowered = " ".join(s.lower() for s in strings if isinstance(s, str))
+    if any(t.lower() in lowered for t in ox.get("room_air_text", ())):
+        return "room-air"
+    return None

@@ -1,0 +1,107 @@
+"""Unit conversion to a concept's canonical unit, from the verified tables in ``mappings/labs.yaml``.
+
+Why a table rather than a UCUM library: see the header of ``mappings/labs.yaml`` (every factor verified,
+unknown strings stay unknown, mass<->substance conversions need molar masses, non-UCUM strings are common).
+``valueQuantity.code`` (UCUM) is preferred to ``valueQuantity.unit`` (display text). An unknown or
+non-convertible unit gives ``value=None`` and a problem text; the value is never used as is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from cds.mappings import UnitTable, unit_key
+
+MAX_ABS = 1e12  # larger magnitudes are data errors, not measurements
+
+
+@dataclass(frozen=True)
+class Converted:
+    value: float | None
+    problem: str | None = None
+    unit: str | None = None  # the unit the value is in (canonical, or the recorded one when kept for ULN ratios)
+    original: str = ""
+
+
+def number(value: Any) -> float | None:
+    """A finite JSON number (not bool) within a sane magnitude, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        out = float(value)
+    except (OverflowError, ValueError):
+        return None
+    if not math.isfinite(out) or abs(out) > MAX_ABS:
+        return None
+    return out
+
+
+def quantity_units(quantity: dict[str, Any]) -> list[str]:
+    """Candidate unit strings of a Quantity, UCUM code first, then the display unit."""
+    out = []
+    system = quantity.get("system")
+    code = quantity.get("code")
+    if isinstance(code, str) and code.strip() and (system is None or "unitsofmeasure" in str(system)):
+        out.append(code)
+    unit = quantity.get("unit")
+    if isinstance(unit, str) and unit.strip():
+        out.append(unit)
+    if isinstance(code, str) and code.strip() and code not in out:
+        out.append(code)
+    return out
+
+
+def convert_quantity(quantity: Any, table: UnitTable) -> Converted:
+    """A FHIR Quantity dict -> value in the table's canonical unit (or a problem)."""
+    if not isinstance(quantity, dict):
+        return Converted(None, "no quantity")
+    raw_value = quantity.get("value")
+    units = quantity_units(quantity)
+    original = f"{raw_value} {units[0] if units else ''}".strip()
+    value = number(raw_value)
+    if value is None:
+        return Converted(None, "value is not a usable number", original=original)
+    comparator = quantity.get("comparator")
+    if comparator is not None:
+        return Converted(None, f"value is a limit ({comparator}{raw_value}), not a measurement", original=original)
+    return convert(value, units, table, original)
+
+
+def convert(value: float, units: list[str], table: UnitTable, original: str = "") -> Converted:
+    if not units:
+        if table.unitless_ok:
+            return Converted(value, None, table.canonical, original)
+        return Converted(None, "no unit recorded", original=original)
+    for unit in units:
+        factor = table.factors.get(unit_key(unit))
+        if factor is not None:
+            return Converted(_tidy(value * factor), None, table.canonical, original)
+    for unit in units:
+        reason = table.not_convertible.get(unit_key(unit))
+        if reason:
+            return Converted(None, f"unit '{unit}' not converted: {reason}", original=original)
+    return Converted(None, f"unknown unit '{units[0]}'", original=original)
+
+
+def _tidy(value: float) -> float:
+    """Drop binary noise from a multiplication (0.1 * 3 -> 0.3) while keeping 12 significant digits."""
+    return float(f"{value:.12g}")
+
+
+def to_mg(quantity: Any) -> float | None:
+    """A dose Quantity in mg (mg, g, ug/mcg, ng), or None for other units (mL, units, mg/kg...)."""
+    if not isinstance(quantity, dict):
+        return None
+    value = number(quantity.get("value"))
+    if value is None or value < 0:
+        return None
+    for unit in quantity_units(quantity):
+        factor = _MASS_TO_MG.get(unit_key(unit))
+        if factor is not None:
+            return value * factor
+    return None
+
+
+_MASS_TO_MG = {"mg": 1.0, "g": 1000.0, "ug": 0.001, "mcg": 0.001, "ng": 1e-6, "kg": 1e6}
