@@ -106,6 +106,17 @@ class TestOtherMalignancy:
         for group in ("liver-metastasis", "brain-metastasis", "bone-marrow-involvement", "metastasis"):
             assert self.run(condition(group, "malignancy")).result == Result.NOT_MET, group
 
+    def test_unmapped_exception_matters_only_when_a_malignancy_would_count(self) -> None:
+        stub = StubMappings(unmapped={("condition", "basal-cell-carcinoma-skin")})
+        trial = make_trial(rule=self.rule, conditions=["neuroblastoma"])
+
+        def run(*conds):  # noqa: ANN002, ANN202
+            return run_rule(self.rule, make_facts(TODAY, conditions=list(conds)), stub, trial)
+
+        assert run().result == Result.NOT_MET  # no cancer besides the target: decided
+        assert run(condition("neuroblastoma", "malignancy")).result == Result.NOT_MET
+        assert run(condition("malignancy", display="skin cancer")).result == Result.REVIEW
+
     def test_active_other_malignancy_counts(self) -> None:
         out = self.run(condition("malignancy", display="Hodgkin lymphoma"))
         assert out.result == Result.MET and out.expires_on is None

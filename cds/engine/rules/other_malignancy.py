@@ -26,9 +26,12 @@ SECONDARY_SPREAD = frozenset({"metastasis", "brain-metastasis", "liver-metastasi
 @register("other-malignancy")
 def evaluate_other_malignancy(rule: dict[str, Any], ctx: Context) -> Outcome:
     allowed = set(ctx.trial.conditions) | set(rule.get("except", ()))
-    review = unmapped(ctx, "condition", [MALIGNANCY, *sorted(rule.get("except", ()))])
+    review = unmapped(ctx, "condition", [MALIGNANCY])
     if review is not None:
         return review
+    # An excepted group with no verified codes only matters when some malignancy would otherwise count:
+    # that malignancy might be the excepted kind, so a person has to look.
+    unmapped_except = unmapped(ctx, "condition", sorted(rule.get("except", ())))
     if not ctx.facts.source_ok("Condition"):
         return source_unknown(["Condition"], "malignancy")
     disease_free = tr.Duration.parse(rule["diseaseFree"]) if rule.get("diseaseFree") else None
@@ -65,6 +68,8 @@ def evaluate_other_malignancy(rule: dict[str, Any], ctx: Context) -> Outcome:
                         f"end of {c.display}",
                     )
                 )
+    if unmapped_except is not None and any(j.state != tr.Tri.FALSE for j in judged):
+        return unmapped_except
     period = f" or disease-free less than {disease_free}" if disease_free else ""
     return conclude(
         judged,
