@@ -39,7 +39,10 @@ def evaluate_patient(raw: Any, catalogue: Catalogue, config: Config, evaluation_
     from cds.normalise import build_facts
 
     facts = build_facts(raw, evaluation_date, catalogue.mappings, config)
-    results = [evaluate_trial(trial, facts, config, catalogue.definitions_version) for trial in catalogue.trials]
+    results = [
+        evaluate_trial(trial, facts, config, catalogue.definitions_version, mappings=catalogue.mappings)
+        for trial in catalogue.trials
+    ]
     return facts, results
 
 

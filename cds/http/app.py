@@ -36,9 +36,11 @@ def default_hook_runner(catalogue: Any, config: Config) -> HookRunner:
     A catalogue that cannot be loaded (a missing module, an invalid trial file) fails here, at start-up:
     ``nk-cds serve`` then refuses to start instead of answering every hook call with an error.
     """
+    from cds.normalise import warm_up
     from cds.pipeline import load_catalogue, run_patient_view
 
     loaded = catalogue if catalogue is not None else load_catalogue(config)
+    warm_up()  # import the FHIR models now, not on the first patient's hook call
 
     def run(req: dict[str, Any]) -> dict[str, Any]:
         return run_patient_view(req, loaded, config, dt.datetime.now(dt.UTC))
