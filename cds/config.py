@@ -42,6 +42,19 @@ ENV_VARS: dict[str, tuple[str, str]] = {
 }
 
 
+# Read outside a running service: by the data-file loader and the command-line FHIR tools.
+DATA_DIR_VAR = "NK_CDS_DATA_DIR"  # a folder with cards/ and mappings/ replacing the packaged ones
+FHIR_TOKEN_VAR = "NK_CDS_FHIR_TOKEN"  # bearer token for `nk-cds match` / `load-demo` (instead of --token)
+
+
+def data_dir_override() -> str | None:
+    return os.environ.get(DATA_DIR_VAR) or None
+
+
+def cli_fhir_token() -> str | None:
+    return os.environ.get(FHIR_TOKEN_VAR) or None
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 

@@ -7,7 +7,6 @@ non-editable install finds them without the source tree. ``NK_CDS_DATA_DIR`` ove
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -16,7 +15,9 @@ SCHEMA_DIR = PACKAGE_DIR / "schemas"
 
 def data_root() -> Path:
     """The folder holding ``cards/`` and ``mappings/``."""
-    override = os.environ.get("NK_CDS_DATA_DIR")
+    from cds.config import data_dir_override
+
+    override = data_dir_override()
     if override:
         return Path(override)
     bundled = PACKAGE_DIR / "_data"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 
@@ -57,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
     today = loading_date()
     patients = demo_patients(today)
-    token = args.token or os.environ.get("NK_CDS_FHIR_TOKEN") or None
+    from cds.config import cli_fhir_token
+
+    token = args.token or cli_fhir_token()
     base = args.fhir_server.rstrip("/")
     interactive = sys.stdout.isatty()
     print(f"Loading {len(patients)} demo patients into {base}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import uuid
 from typing import Any
@@ -87,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         fhir_budget_s=args.timeout,
         fhir_request_timeout_s=min(args.timeout, max(base.fhir_request_timeout_s, 15.0)),
     )
-    token = args.token or os.environ.get("NK_CDS_FHIR_TOKEN") or None
+    from cds.config import cli_fhir_token
+
+    token = args.token or cli_fhir_token()
     request = build_request(fhir_server, args.patient, token)
     try:
         from cds.gather import gather
