@@ -242,7 +242,12 @@ FAILS_ALONE = [
         {"exc-07-unhealed-wound-fracture": NOT_MET},
         None,
     ),
-    ("dysphagia", dict(conditions=(condition("dysphagia"),)), {"exc-09-oral-absorption": NOT_MET}, None),
+    (
+        "intestinal-obstruction",
+        dict(conditions=(condition("intestinal-obstruction"),)),
+        {"exc-09-oral-absorption": NOT_MET},
+        None,
+    ),
     (
         "proteinuria",
         dict(
@@ -275,7 +280,14 @@ FAILS_ALONE = [
     ),
     (
         "hbv-dna-above-uln",
-        dict(labs={"hbsag": lab("hbsag", coded="positive"), "hbv-dna": lab("hbv-dna", 21, ref_high=20)}),
+        # the normaliser reads hbv-dna-detected from the same viral load: a quantity > 0 is "positive"
+        dict(
+            labs={
+                "hbsag": lab("hbsag", coded="positive"),
+                "hbv-dna": lab("hbv-dna", 21, ref_high=20),
+                "hbv-dna-detected": lab("hbv-dna-detected", coded="positive"),
+            }
+        ),
         {"exc-23a-hbv": NOT_MET},
         None,
     ),
@@ -418,6 +430,16 @@ ON_THRESHOLD = [
     (
         "hbv-dna-at-uln",
         dict(labs={"hbsag": lab("hbsag", coded="positive"), "hbv-dna": lab("hbv-dna", 20, ref_high=20)}),
+        {},
+    ),
+    (
+        "hbv-dna-not-detected",
+        dict(
+            labs={
+                "hbsag": lab("hbsag", coded="positive"),
+                "hbv-dna-detected": lab("hbv-dna-detected", coded="negative"),
+            }
+        ),
         {},
     ),
     (
@@ -741,6 +763,7 @@ REVIEW_WHEN_RECORDED = [
         "exc-13-infection-antimicrobials",
     ),
     ("mental-disorder", dict(conditions=(condition("mental-disorder"),)), "exc-14-substance-mental"),
+    ("dysphagia", dict(conditions=(condition("dysphagia"),)), "exc-09-oral-absorption"),
     (
         "autoimmune-active",
         dict(conditions=(condition("autoimmune-disease", onset="2019-01-01"),)),
