@@ -23,8 +23,8 @@ test: setup
 	bash scripts/test.sh
 
 lint: setup
-	$(BIN)/ruff check cds tests bench
-	$(BIN)/ruff format --check cds tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/python bench/run.py

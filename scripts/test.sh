@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 bash scripts/ensure-postgres.sh || echo "warning: PostgreSQL server not available; its tests will be skipped outside CI"
-"$BIN/ruff" check cds tests bench
+"$BIN/ruff" check .
 "$BIN/nk-cds" check
 "$BIN/python" -m pytest -q -n 2 --dist loadfile "$@"
