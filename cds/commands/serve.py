@@ -83,9 +83,11 @@ def run(args: argparse.Namespace) -> int:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from cds.http.app import create_app
+            from cds.http.app import create_app, freeze_heap
 
-            return create_app(Config.from_env())
+            app = create_app(Config.from_env())
+            freeze_heap()  # before the fork: shared, and not walked by every full collection
+            return app
 
     Server(gunicorn_options(args)).run()
     return 0

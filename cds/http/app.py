@@ -8,6 +8,7 @@ environment, the trial catalogue loaded once per worker). Tests pass a ``Config`
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import re
 import time
@@ -72,6 +73,17 @@ def create_app(
     _install_error_handlers(app)
     _install_access_log(app)
     return app
+
+
+def freeze_heap() -> None:
+    """Move everything loaded at start-up (catalogue, mappings, models) out of the garbage collector's view.
+
+    Without it every full collection walks those long-lived objects while a request allocates ~100 k
+    objects: measured 36-44 ms of GC per heavy hook call, 5 ms with the heap frozen (bench/). Called once by
+    the gunicorn master before forking, so the frozen pages also stay shared between workers.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _install_error_handlers(app: Flask) -> None:

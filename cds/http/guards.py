@@ -97,26 +97,24 @@ def read_json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a 400 (413 if the stream exceeds the limit)."""
     raw = _read_body(state().config.max_request_bytes)
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError, UnicodeDecodeError):
         raise ClientError(400, "request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ClientError(400, "request body must be a JSON object")
-    if _has_non_finite(body):
-        raise ClientError(400, "request body is not valid JSON")
     return body
 
 
-def _has_non_finite(value: Any, depth: int = 0) -> bool:
-    if depth > 200:
-        return False
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_non_finite(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_non_finite(v, depth + 1) for v in value)
-    return False
+def _finite_float(text: str) -> float:
+    """Parse a JSON number; ``1e999`` overflows to infinity, which JSON cannot express: refuse it.
+
+    Checking while parsing costs about 1 ms on a 2 MB prefetch; walking the parsed tree afterwards cost
+    as much as the parse itself (measured in bench/).
+    """
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def require(condition: bool, status: int, diagnostics: str) -> None:
