@@ -140,7 +140,7 @@ class ProcedureFact:
     resource_id: str
     display: str
     codes: tuple[str, ...] = ()
-    status: str | None = None  # completed | in-progress (others dropped)
+    status: str | None = None  # completed | in-progress | stopped | on-hold (others dropped)
     start: FuzzyDate | None = None
     end: FuzzyDate | None = None
     intent: str | None = None  # palliative | curative | None (not recorded)

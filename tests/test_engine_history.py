@@ -389,3 +389,42 @@ def test_current_with_future_end_and_ignored_statuses() -> None:
     assert run_rule(rule, ended).result == Result.NOT_MET
     error = make_facts(TODAY, drugs=[drug("anticoagulant", end="2026-02-28", status="entered-in-error")])
     assert run_rule({"kind": "exposure", "drugClasses": ["anticoagulant"]}, error).result == Result.NOT_MET
+
+
+def test_on_hold_administration_still_counts_but_on_hold_order_is_not_current_use() -> None:
+    """An on-hold administration/statement was given (docs/normalisation.md); a paused order is not current use.
+
+    Found end to end (tests/test_pipeline_records.py): the engine skipped every on-hold record, so an on-hold
+    chemotherapy administration 5 days ago read as "none recorded".
+    """
+    within = {"kind": "exposure", "drugClasses": ["myelosuppressive-chemotherapy"], "within": {"value": 21, "unit": "d"}}
+    for source in ("MedicationAdministration", "MedicationStatement"):
+        given = make_facts(
+            TODAY, drugs=[drug("myelosuppressive-chemotherapy", end=TODAY - dt.timedelta(days=5), status="on-hold", source=source)]
+        )
+        assert run_rule(within, given).result == Result.MET, source
+    current = {"kind": "exposure", "drugClasses": ["anticoagulant"], "current": True}
+    paused = make_facts(TODAY, drugs=[drug("anticoagulant", ongoing=True, status="on-hold", source="MedicationRequest")])
+    assert run_rule(current, paused).result == Result.NOT_MET
+
+
+def test_incomplete_condition_source_still_lets_a_present_record_decide() -> None:
+    """Condition marked unavailable because one relevant record was unreadable: a valid matching record still
+    counts (true), and without one the answer is unknown, never "none recorded"."""
+    rule = {"kind": "condition", "groups": ["neuroblastoma"]}
+    present = make_facts(TODAY, conditions=[condition("neuroblastoma")], unavailable=["Condition"])
+    assert run_rule(rule, present).result == Result.MET
+    absent = make_facts(TODAY, conditions=[condition("gvhd")], unavailable=["Condition"])
+    assert run_rule(rule, absent).result == Result.UNKNOWN
+
+
+def test_on_hold_procedure_without_end_is_current() -> None:
+    """A paused (on-hold) radiotherapy course with no end is still current, like an in-progress one."""
+    from dataclasses import replace
+
+    rule = {"kind": "exposure", "procedureGroups": ["radiotherapy"], "current": True}
+    for status in ("in-progress", "on-hold"):
+        running = replace(procedure("radiotherapy", start="2026-01-01", status=status), end=None)
+        assert run_rule(rule, make_facts(TODAY, procedures=[running])).result == Result.MET, status
+    stopped = procedure("radiotherapy", start="2026-01-01", end="2026-01-20", status="stopped")
+    assert run_rule(rule, make_facts(TODAY, procedures=[stopped])).result == Result.NOT_MET

@@ -258,3 +258,15 @@ def test_contradictory_same_day_coded_and_performance() -> None:
         TODAY, age_years=10, labs={"lansky": [lab("lansky", 80, on=TODAY), lab("lansky", 30, on=TODAY)]}
     )
     assert run_rule(PERF, perf).result == Result.UNKNOWN
+
+
+def test_unconverted_value_evidence_keeps_its_own_unit_only() -> None:
+    """A value that could not be converted is shown as recorded, without the concept's canonical unit.
+
+    Found end to end (tests/test_pipeline_units.py): HBV DNA "10 {copies}/mL" was shown with unit "[IU]/mL"."""
+    from dataclasses import replace
+
+    item = replace(lab("anc", None, on=TODAY, problem="unknown unit 'bananas'"), original_value="2 bananas")
+    out = run_rule(ANC, make_facts(TODAY, labs={"anc": item}))
+    assert out.evidence[0].value == "2 bananas"
+    assert out.evidence[0].unit is None

@@ -154,3 +154,37 @@ def test_point_in_time_records() -> None:
     b.last()["effectiveDateTime"] = "2026-11-24T10:00:00Z"
     d = one(b)
     assert not d.ongoing and d.end is not None and d.end.earliest == dt.date(2026, 11, 24)
+
+
+@pytest.mark.parametrize("via", ["contained", "reference"])
+def test_medication_named_only_by_its_ingredients(via: str) -> None:
+    """Medication.code is optional (compounded / multi-ingredient products): the ingredients identify the drug.
+
+    Found end to end (tests/test_pipeline_records.py): a separately stored Medication without ``code`` made the
+    administration unidentifiable and the chemotherapy washout read "none recorded".
+    """
+    b = patient().med_admin("carboplatin", days_ago=10, via=via)
+    admin = b.last()
+    med = admin["contained"][0] if via == "contained" else next(r for r in b._resources if r["resourceType"] == "Medication")
+    del med["code"]
+    admin["medicationReference"].pop("display", None)
+    med["ingredient"] = [{"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "40048", "display": "carboplatin"}]}}]
+    assert "myelosuppressive-chemotherapy" in one(b).classes
+
+
+@pytest.mark.parametrize(
+    ("field", "end_days_ago", "ongoing"),
+    [("validity", 1, False), ("validity", 0, True), ("validity", -30, True), ("bounds", 10, False), ("bounds", -5, True)],
+)
+def test_expired_active_order_is_not_current_use(field: str, end_days_ago: int, ongoing: bool) -> None:
+    """An "active" order left open in the EHR whose validity (or dosing bounds) ended before today is no
+    evidence of current use. Found end to end: a year-old warfarin order made the trial ineligible for good."""
+    b = patient().med_request("warfarin", authored_days_ago=400)
+    end = (TODAY - dt.timedelta(days=end_days_ago)).isoformat()
+    if field == "validity":
+        b.last()["dispenseRequest"] = {"validityPeriod": {"start": (TODAY - dt.timedelta(days=400)).isoformat(), "end": end}}
+    else:
+        b.last()["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"end": end}
+    d = one(b)
+    assert d.ongoing is ongoing
+    assert (d.end is None) is ongoing

@@ -141,3 +141,53 @@ def test_a_failing_section_becomes_unavailable_not_empty(monkeypatch: pytest.Mon
     assert f.sources["Procedure"] == SourceState.UNAVAILABLE and f.procedures == ()
     assert f.sources["Condition"] == SourceState.RETRIEVED and len(f.conditions) == 1
     assert any("Procedure: could not be read" in n for n in f.notes)
+
+
+def test_relevant_record_failing_validation_makes_its_history_incomplete() -> None:
+    """A matching record that fails R4B validation is skipped; its type must not then claim "none recorded".
+
+    Found end to end (tests/test_pipeline_records.py): a carboplatin administration 10 days ago with an empty
+    ``text`` (invalid FHIR) vanished and the 21-day washout read "no chemotherapy recorded".
+    """
+    p = patient().med_admin("carboplatin", days_ago=10).condition("interstitial-lung-disease")
+    p.last()["code"]["text"] = ""  # empty strings are invalid FHIR
+    p.med_admin("carboplatin", days_ago=20)
+    p._resources[0]["medicationCodeableConcept"]["text"] = ""  # noqa: SLF001 - the first administration
+    f = facts_of(p)
+    assert f.sources["MedicationAdministration"] == SourceState.UNAVAILABLE
+    assert f.sources["Condition"] == SourceState.UNAVAILABLE
+    assert len(f.drugs) == 1  # the valid record is kept
+    assert any("treated as incomplete" in n for n in f.notes)
+    # An invalid record that matches nothing (not read by any criterion) changes nothing.
+    q = patient().condition(code="195967001", display="Asthma")
+    q.last()["code"]["text"] = ""
+    assert facts_of(q).sources["Condition"] == SourceState.RETRIEVED
+
+
+@pytest.mark.parametrize(
+    ("status", "period_end", "counted", "ongoing"),
+    [
+        ("in-progress", False, True, True),
+        ("on-hold", False, True, True),
+        ("in-progress", True, True, False),
+        ("stopped", False, True, False),
+        ("completed", False, True, False),
+        ("not-done", False, False, False),
+        ("unknown", False, False, False),
+    ],
+)
+def test_procedure_in_progress_without_end_is_ongoing_and_stopped_counts(
+    status: str, period_end: bool, counted: bool, ongoing: bool
+) -> None:
+    """Found end to end (tests/test_pipeline_dates.py / _records.py): a radiotherapy course in progress since
+    60 days ago got ``end = start`` (read as over for 60 days), and a stopped (cut-short) course was dropped."""
+    b = patient().procedure("radiotherapy", start_days_ago=60, days_ago=(5 if period_end else None), status=status)
+    if not period_end:
+        b.last()["performedPeriod"] = {"start": b.date(60)}
+    f = facts_of(b)
+    assert len(f.procedures) == int(counted)
+    if counted:
+        proc = f.procedures[0]
+        assert (proc.end is None) is ongoing
+        if not ongoing:
+            assert proc.end is not None

@@ -108,6 +108,7 @@ def build_facts(raw: RawPatient, evaluation_date: dt.date, mappings: Mappings, c
                         lambda: normalise_allergies(_resources(raw, "AllergyIntolerance"), build), ())
     research = section("ResearchSubject", ("ResearchSubject",),
                        lambda: normalise_research(_resources(raw, "ResearchSubject"), build), ())
+    _distrust_incomplete_history(sources, build)
     raw_notes = getattr(raw, "notes", None)
     notes = tuple(n for n in (raw_notes if isinstance(raw_notes, list) else []) if isinstance(n, str)) + build.notes()
     return PatientFacts(
@@ -115,6 +116,24 @@ def build_facts(raw: RawPatient, evaluation_date: dt.date, mappings: Mappings, c
         conditions=conditions, drugs=drugs, procedures=procedures, immunizations=immunizations,
         allergies=allergies, research=research, notes=notes,
     )
+
+
+# Types whose criteria are closed-world ("none recorded" when no record matches). Observations are open-world
+# (a skipped lab is simply missing) and the Patient is required anyway.
+HISTORY_TYPES = frozenset(RESOURCE_TYPES) - {"Patient", "Observation"}
+
+
+def _distrust_incomplete_history(sources: dict[str, SourceState], build: Build) -> None:
+    """A record that matched a group or class but fails validation is skipped, so the list is incomplete.
+
+    Records are validated only after they matched something a criterion reads, so the skipped record was
+    relevant: "none recorded" would then be a guess. The type is marked unavailable (history criteria on it become
+    unknown unless a valid record decides them) and a note says why.
+    """
+    for resource_type in sorted(build.invalid_types & HISTORY_TYPES):
+        if sources.get(resource_type) == SourceState.RETRIEVED:
+            sources[resource_type] = SourceState.UNAVAILABLE
+            build.count(f"{resource_type}: a relevant record failed validation; its history is treated as incomplete")
 
 
 def warm_up() -> None:

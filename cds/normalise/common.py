@@ -49,6 +49,7 @@ class Build:
     birth_date: FuzzyDate | None = None
     sex: str | None = None
     counters: Counter[str] = field(default_factory=Counter)
+    invalid_types: set[str] = field(default_factory=set)  # types with a relevant record that failed validation
 
     @property
     def tz(self) -> str:
@@ -66,6 +67,7 @@ class Build:
             _model(resource_type).model_validate(resource)
         except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"
             self.count(f"{resource_type}: invalid resource skipped (fails FHIR R4B validation)")
+            self.invalid_types.add(resource_type)
             return False
         return True
 

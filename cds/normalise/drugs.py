@@ -14,7 +14,8 @@ Status and anchor per resource type (docs/normalisation.md):
   ``not-taken``, ``entered-in-error`` never. Anchor = end of ``effective[x]``; ``active`` without a period end
   (also with a single effectiveDateTime) is ``ongoing``.
 * MedicationRequest: only evidence of current use: ``active`` (and ``on-hold``) orders with an order-type
-  intent, ``ongoing`` = True, ``start`` = authoredOn, no end. Completed/stopped/cancelled requests are not
+  intent, ``ongoing`` = True, ``start`` = authoredOn, no end. An order whose ``dispenseRequest.validityPeriod``
+  or dosing ``boundsPeriod`` ended before the evaluation date is not current use (``ongoing`` = False). Completed/stopped/cancelled requests are not
   proof of administration and are dropped.
 """
 
@@ -54,8 +55,9 @@ def medication_concept(res: dict[str, Any], medications: dict[str, dict[str, Any
                     break
         elif "Medication/" in target:
             med = medications.get(target.rsplit("Medication/", 1)[1].split("/_history")[0])
-    if med is not None and isinstance(med.get("code"), dict):
-        code = dict(med["code"])
+    if med is not None and (isinstance(med.get("code"), dict) or med.get("ingredient")):
+        # Medication.code is optional: compounded / multi-ingredient products may name only their ingredients.
+        code = dict(as_dict(med.get("code")))
         ingredients = [as_dict(i).get("itemCodeableConcept") for i in as_list(med.get("ingredient"))]
         extra_codings = [c for cc in ingredients for c in as_list(as_dict(cc).get("coding"))]
         extra_text = [t for cc in ingredients for t in texts(cc)]
@@ -63,7 +65,8 @@ def medication_concept(res: dict[str, Any], medications: dict[str, dict[str, Any
             code["coding"] = as_list(code.get("coding")) + extra_codings
         if extra_text:
             code["text"] = " / ".join([t for t in [text_of(code.get("text"))] if t] + extra_text)
-        return code
+        if code.get("coding") or text_of(code.get("text")):
+            return code
     display = text_of(ref.get("display"))
     return {"text": display} if display else {}
 
@@ -177,7 +180,11 @@ def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[st
 
 def _anchor(res: dict[str, Any], source: str, build: Build) -> tuple[FuzzyDate | None, FuzzyDate | None, bool]:
     if source == "MedicationRequest":
-        return parse_fuzzy(res.get("authoredOn"), build.tz), None, True
+        authored = parse_fuzzy(res.get("authoredOn"), build.tz)
+        until = _request_end(res, build)
+        if until is not None and until.latest < build.evaluation_date:
+            return authored, until, False  # the order ran out before today: no evidence of current use
+        return authored, None, True
     start, end = effective(res, "effective", build.tz)
     has_period_end = isinstance(res.get("effectivePeriod"), dict) and "end" in res["effectivePeriod"]
     point = any(f"effective{s}" in res for s in ("DateTime", "Instant", "Date"))
@@ -188,6 +195,16 @@ def _anchor(res: dict[str, Any], source: str, build: Build) -> tuple[FuzzyDate |
     if ongoing:
         return start, None, True
     return start, end, False
+
+
+def _request_end(res: dict[str, Any], build: Build) -> FuzzyDate | None:
+    """When an order stops being valid: ``dispenseRequest.validityPeriod.end``, else the dosing bounds' end."""
+    ends = [parse_fuzzy(as_dict(as_dict(res.get("dispenseRequest")).get("validityPeriod")).get("end"), build.tz)]
+    for dosage in as_list(res.get("dosageInstruction")):
+        bounds = as_dict(as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat")).get("boundsPeriod"))
+        ends.append(parse_fuzzy(bounds.get("end"), build.tz))
+    known = [e for e in ends if e is not None]
+    return max(known, key=lambda e: e.latest) if known else None
 
 
 def normalise_drugs(raw_resources: dict[str, list[Any]], build: Build,

@@ -1,7 +1,8 @@
 """Procedures -> procedure groups with dates, radiotherapy intent and body sites.
 
-Only ``completed`` and ``in-progress`` procedures count (preparation, not-done, on-hold, stopped,
-entered-in-error, unknown are dropped). Radiotherapy intent comes from the mCODE procedure-intent extension
+``completed``, ``in-progress``, ``stopped`` (terminated early: partly performed, e.g. a radiotherapy course cut
+short) and ``on-hold`` (paused, expected to resume) procedures count; preparation, not-done, entered-in-error and
+unknown are dropped. An in-progress or on-hold procedure without a ``performedPeriod.end`` is ongoing (``end`` None). Radiotherapy intent comes from the mCODE procedure-intent extension
 (valueCodeableConcept), else from reasonCode / code text / notes naming palliative or curative intent; a
 radiotherapy record then also carries exactly one of ``radiotherapy-palliative``,
 ``radiotherapy-non-palliative`` or ``radiotherapy-intent-unknown``.
@@ -18,7 +19,8 @@ from cds.normalise.common import Build, as_dict, as_list, code_strings, codings,
 from cds.normalise.conditions import body_sites
 from cds.normalise.dates import effective
 
-COUNTED = frozenset({"completed", "in-progress"})
+COUNTED = frozenset({"completed", "in-progress", "stopped", "on-hold"})
+ONGOING = frozenset({"in-progress", "on-hold"})  # without a period end: still going on
 
 
 def _intent_from_cc(cc: Any, m: Mappings) -> str | None:
@@ -77,12 +79,16 @@ def normalise_procedures(resources: list[Any], build: Build) -> tuple[ProcedureF
             groups.add({"palliative": "radiotherapy-palliative", "curative": "radiotherapy-non-palliative"}.get(
                 intent or "", "radiotherapy-intent-unknown"))
         start, end = effective(res, "performed", build.tz)
+        if status in ONGOING and not as_dict(res.get("performedPeriod")).get("end"):
+            end = None  # still going on (a course of radiotherapy): ongoing, never "ended on its start day"
+        elif end is None:
+            end = start
         sites = set(body_sites(res.get("bodySite"), build))
         if not sites:
             sites |= m.body_sites.match([], texts(res.get("code")))
         out.append(ProcedureFact(
             groups=frozenset(groups), resource_id=f"Procedure/{res.get('id')}",
             display=display_of(res.get("code"), "procedure"), codes=code_strings(res.get("code")),
-            status=status, start=start, end=end or start, intent=intent, body_sites=frozenset(sites),
+            status=status, start=start, end=end, intent=intent, body_sites=frozenset(sites),
         ))
     return tuple(out)

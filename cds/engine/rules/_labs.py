@@ -83,7 +83,8 @@ def value_evidence(
     return Evidence(
         resource=ref("Observation", item.resource_id),
         value=shown(item),
-        unit=item.unit,
+        # an unconverted value is shown as recorded ("10 {copies}/mL"): the canonical unit would mislabel it
+        unit=item.unit if item.value is not None else None,
         date=str(item.date),
         limit=limit,
         limitSource=limit_source,

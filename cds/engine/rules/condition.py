@@ -3,7 +3,8 @@
 ``active`` (default true): only active records count. ``within``: the record's onset or abatement (the later
 of the two that is recorded) lies within the period; a record with neither date is unknown. ``bodySites``:
 the record's site must be one of them; a record without a site is unknown. Closed world: a retrieved,
-empty list is "none recorded"; an unavailable Condition source is unknown.
+empty list is "none recorded"; an unavailable (or incomplete) Condition source is unknown unless a record
+that is present decides the predicate true.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
     review = unmapped(ctx, "condition", sorted(groups)) or unmapped(ctx, "bodysite", sorted(sites))
     if review is not None:
         return review
-    if not ctx.facts.source_ok("Condition"):
-        return source_unknown(["Condition"], labels(sorted(groups)))
+    incomplete = not ctx.facts.source_ok("Condition")  # not retrieved, or a relevant record was unreadable
     active_only = rule.get("active", True)
     within = tr.Duration.parse(rule["within"]) if rule.get("within") else None
     judged: list[Judged] = []
@@ -77,6 +77,8 @@ def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
                 f"onset/abatement of {c.display}",
             )
         )
+    if incomplete and not any(j.state == tr.Tri.TRUE for j in judged):
+        return source_unknown(["Condition"], labels(sorted(groups)))
     name = labels(sorted(groups))
     qualifier = "active " if active_only and not name.startswith("active") else ""
     period = f" within {within}" if within else ""

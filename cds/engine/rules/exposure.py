@@ -5,7 +5,7 @@ Modes:
 - ``within: duration``: some exposure's end (or start / date when no end is recorded) plus ``within`` is after
   the evaluation date; met expires on the latest such day (the waiting period ends). An ongoing drug record
   without an end never expires. A partial date straddling the edge: unknown.
-- ``current: true``: an ongoing drug record without an end (or an in-progress procedure) exists and never
+- ``current: true``: an ongoing drug record without an end (or an in-progress / on-hold procedure) exists and never
   expires; a record whose end is today or later counts until the day after that end.
 - neither: ever exposed.
 
@@ -42,6 +42,10 @@ ANTICANCER_CLASSES = frozenset(
         "investigational",
     }
 )
+
+# Drug record statuses that never count. ``on-hold`` administrations and statements do count (the drug was
+# given, docs/normalisation.md); only an on-hold MedicationRequest is skipped (a paused order is no current use).
+NEVER_COUNTS = frozenset({"entered-in-error", "not-taken", "cancelled", "draft", "not-done", "intended"})
 
 
 def _judge(
@@ -81,8 +85,8 @@ def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
             continue
         if d.source == "MedicationRequest" and not d.ongoing:
             continue  # a request is evidence of current use only
-        if d.status in ("entered-in-error", "not-taken", "cancelled", "on-hold", "draft"):
-            continue
+        if d.status in NEVER_COUNTS or (d.status == "on-hold" and d.source == "MedicationRequest"):
+            continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
         evidence = _drug_evidence(d)
         judged = _judge(d.end or d.start, ongoing, rule, ctx, evidence, d.name)
@@ -129,7 +133,7 @@ def _procedures(rule: dict[str, Any], ctx: Context) -> list[Judged]:
                     )
                 )
             continue
-        ongoing = p.status == "in-progress" and p.end is None
+        ongoing = p.status in ("in-progress", "on-hold") and p.end is None
         out.append(_judge(p.end or p.start, ongoing, rule, ctx, evidence, p.display))
     return out
 
