@@ -83,18 +83,18 @@ def test_data_absent_and_string_values() -> None:
 def test_creatinine_uln_fallback_for_children_is_marked() -> None:
     child = PatientBuilder("c1", TODAY, age=(7, 0), sex="male").lab("creatinine", 0.9, "mg/dL", days_ago=1)
     (v,) = labs(child, "creatinine")
-    assert v.ref_high == 1.0 and v.ref_source == "fallback:cog-creatinine-max"
+    assert v.ref_high == pytest.approx(1.0 / 1.5) and v.ref_source == "fallback:cog-creatinine-max"
     teen = PatientBuilder("c2", TODAY, age=(14, 0), sex="female").lab("creatinine", 0.9, "mg/dL", days_ago=1)
     (v,) = labs(teen, "creatinine")
-    assert v.ref_high == 1.4 and v.ref_source == "fallback-unverified:cog-creatinine-max"
+    assert v.ref_high == pytest.approx(1.4 / 1.5) and v.ref_source == "fallback-unverified:cog-creatinine-max"
 
 
 def test_fallback_age_row_edges() -> None:
-    # exactly 10 years old on the result date -> the 10-<13 row (1.2); one day younger -> 6-<10 (1.0)
+    # exactly 10 years old on the result date -> the 10-<13 row (COG 1.2 = 1.5 x ULN); one day younger -> 6-<10 (1.0)
     at_ten = PatientBuilder("c3", TODAY, age=(10, 1), sex="male").lab("creatinine", 0.5, "mg/dL", days_ago=1)
     below = PatientBuilder("c4", TODAY, age=(10, 0), sex="male").lab("creatinine", 0.5, "mg/dL", days_ago=1)
-    assert labs(at_ten, "creatinine")[0].ref_high == 1.2
-    assert labs(below, "creatinine")[0].ref_high == 1.0
+    assert labs(at_ten, "creatinine")[0].ref_high == pytest.approx(1.2 / 1.5)
+    assert labs(below, "creatinine")[0].ref_high == pytest.approx(1.0 / 1.5)
 
 
 def test_observation_range_wins_and_no_fallback_without_sex_or_for_adult_alt() -> None:

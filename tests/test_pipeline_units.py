@@ -236,7 +236,7 @@ def test_uln_rule_without_range_and_without_fallback_is_unknown() -> None:
     ("value", "unit", "high", "expected"),
     [
         (0.45, "mg/dL", 0.3, MET),  # 1.5 x 0.3 = 0.45 (0.44999999999999996 in floating point)
-        (0.46, "mg/dL", 0.3, NOT_MET),  # the age fallback (1.0 mg/dL for 6-<10 y) would have allowed it
+        (0.46, "mg/dL", 0.3, NOT_MET),  # the age fallback (COG 1.0 mg/dL for 6-<10 y) would have allowed it
         (39.7, "umol/L", 26.5, MET),  # 1.5 x 26.5 = 39.75 umol/L
         (39.8, "umol/L", 26.5, NOT_MET),
     ],
@@ -248,9 +248,12 @@ def test_creatinine_uln_from_observation_range_wins_over_age_fallback(value, uni
     assert result.evidence[0].limitSource == "observation"
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1.5, MET), (1.51, NOT_MET)])
+@pytest.mark.parametrize(("value", "expected"), [(1.0, MET), (1.01, NOT_MET), (1.5, NOT_MET)])
 def test_creatinine_child_without_range_uses_age_fallback(value, expected) -> None:
-    """8-year-old, no referenceRange: the documented age fallback (COG 6-<10 y: 1.0 mg/dL) is the ULN, marked."""
+    """8-year-old, no referenceRange: the COG maximum for age (6-<10 y: 1.0 mg/dL) stands for 1.5 x ULN, marked.
+
+    The COG value is a maximum allowed creatinine, not a ULN: 1.5 mg/dL (1.5 x the COG value) must not pass.
+    """
     p = child("crea-fallback").lab("creatinine", value, "mg/dL", days_ago=1)
     result = criterion(p, NB_UCB, "inc-12d-creatinine")
     assert result.result == expected, explain(result)
@@ -258,9 +261,9 @@ def test_creatinine_child_without_range_uses_age_fallback(value, expected) -> No
 
 
 def test_creatinine_fallback_follows_age_row() -> None:
-    """A 3-year-old (row 2-<6 y: 0.8 mg/dL): 1.2 = 1.5 x 0.8 is met, 1.3 is not."""
-    ok = child("crea-3y-ok", age=(3, 10)).lab("creatinine", 1.2, "mg/dL", days_ago=1)
-    bad = child("crea-3y-bad", age=(3, 10)).lab("creatinine", 1.3, "mg/dL", days_ago=1)
+    """A 3-year-old (row 2-<6 y: COG maximum 0.8 mg/dL = 1.5 x ULN for age): 0.8 is met, 0.81 is not."""
+    ok = child("crea-3y-ok", age=(3, 10)).lab("creatinine", 0.8, "mg/dL", days_ago=1)
+    bad = child("crea-3y-bad", age=(3, 10)).lab("creatinine", 0.81, "mg/dL", days_ago=1)
     assert criterion(ok, NB_UCB, "inc-12d-creatinine").result == MET
     assert criterion(bad, NB_UCB, "inc-12d-creatinine").result == NOT_MET
 

@@ -178,17 +178,13 @@ def test_a_true_second_malignancy_still_excludes_a_neuroblastoma_patient(catalog
     assert criterion(results[NB_IR], "exc-09-other-malignancy").result == Result.NOT_MET
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mappings/conditions.yaml has no `metastasis` group (ICD-10-CM C77-C79, SNOMED 128462008), which "
-    "cds/engine/rules/other_malignancy.py SECONDARY_SPREAD expects: a bone metastasis record counts as "
-    "another malignancy. Remove this xfail when the mapping is fixed.",
+@pytest.mark.parametrize(
+    ("code", "display"),
+    [("C79.51", "Secondary malignant neoplasm of bone"), ("C77.2", "Secondary malignant neoplasm of intra-abdominal lymph nodes")],
 )
-def test_bone_metastasis_record_is_the_neuroblastoma_not_another_malignancy(catalogue):
-    p = nb_child("rev-nb-bone-met")
-    p.condition(
-        system=ICD10CM, code="C79.51", display="Secondary malignant neoplasm of bone", onset_days_ago=600
-    )
+def test_bone_metastasis_record_is_the_neuroblastoma_not_another_malignancy(catalogue, code, display):
+    p = nb_child("rev-nb-bone-met-" + code.replace(".", ""))
+    p.condition(system=ICD10CM, code=code, display=display, onset_days_ago=600)
     results = evaluate(p, catalogue)
     assert criterion(results[NB_CN], "exc-21-other-malignancy").result == Result.MET
     assert criterion(results[NB_IR], "exc-09-other-malignancy").result == Result.MET

@@ -44,6 +44,7 @@ class UlnTable:
     name: str
     unit: str
     rows: tuple[UlnRow, ...]
+    values_are_uln_multiple: float = 1.0  # a table of maximum allowed values: ULN = value / this
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,12 @@ def _uln_table(name: str, spec: Mapping[str, Any]) -> UlnTable:
         )
         for r in spec["rows"]
     )
-    return UlnTable(name=name, unit=spec["unit"], rows=rows)
+    return UlnTable(
+        name=name,
+        unit=spec["unit"],
+        rows=rows,
+        values_are_uln_multiple=float(spec.get("values_are_uln_multiple", 1.0)),
+    )
 
 
 def _all_verified(rows: Iterable[Mapping[str, Any]]) -> bool:

@@ -233,7 +233,7 @@ def uln_fallback(table: UlnTable, build: Build, when: FuzzyDate) -> tuple[float,
         lo_ok = row.min_age is None or all(age_in_duration(b, day, *row.min_age) for b in (birth.earliest, birth.latest))
         hi_ok = row.max_age is None or not any(age_in_duration(b, day, *row.max_age) for b in (birth.earliest, birth.latest))
         if lo_ok and hi_ok and birth.latest <= day:
-            value = row.male if build.sex == "male" else row.female
+            value = (row.male if build.sex == "male" else row.female) / table.values_are_uln_multiple
             return value, f"fallback:{table.name}" if row.verified else f"fallback-unverified:{table.name}"
     return None
 
