@@ -1,0 +1,192 @@
+"""The service as production runs it, for the benchmark: JWT verification on, SQLite database on.
+
+- ``Signer``: local ES384/RS384 keys in the CDS Hooks Sandbox's token form (``tests.tokens``), their JWKS file
+  trusted by the service, and pre-minted tokens (each token's ``jti`` is accepted once: the replay cache).
+- ``inprocess_app``: ``cds.http.app.create_app`` with that configuration (Flask test client).
+- ``Served``: a real ``nk-cds serve --workers N`` process (gunicorn) on an ephemeral loopback port.
+
+Logs go to a file in the work directory at INFO (the production level), not to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.machine import children
+from cds.config import Config
+from tests.tokens import SANDBOX_ISS, TestKey, generate_keys, jwks_document, mint
+
+SERVICE_ID = "nk-cell-trials"
+HOOK_PATH = f"/cds-services/{SERVICE_ID}"
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Signer:
+    keys: dict[str, TestKey]
+    jwks_path: Path
+    alg: str = "ES384"
+
+    def token(self, aud: str) -> str:
+        return mint(self.keys, aud, self.alg)
+
+    def tokens(self, aud: str, n: int, lifetime_s: int = 900) -> list[str]:
+        return [mint(self.keys, aud, self.alg, lifetime_s=lifetime_s) for _ in range(n)]
+
+
+def make_signer(workdir: Path) -> Signer:
+    keys = generate_keys()
+    path = workdir / "client-jwks.json"
+    path.write_text(json.dumps(jwks_document(keys)))
+    return Signer(keys, path)
+
+
+def service_config(workdir: Path, signer: Signer, **changes: Any) -> Config:
+    return Config(
+        auth="jwt",
+        trusted_issuers={SANDBOX_ISS: str(signer.jwks_path)},
+        db_url=str(workdir / "bench-service.sqlite"),
+        log_level="INFO",
+    ).with_(**changes)
+
+
+def log_to_file(path: Path) -> None:
+    """Pre-install the service's JSON log handler writing to ``path`` (``configure_logging`` keeps it)."""
+    from cds.logging_setup import _HANDLER_NAME, JsonFormatter, QuietLibrariesFilter
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "name", None) == _HANDLER_NAME:
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - lives with the process
+    handler.name = _HANDLER_NAME
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(QuietLibrariesFilter())
+    root.addHandler(handler)
+
+
+def freeze_startup_heap() -> None:
+    """What ``nk-cds serve`` does after building the app: ``cds.http.app.freeze_heap()`` (if this version has it)."""
+    import cds.http.app
+
+    freeze = getattr(cds.http.app, "freeze_heap", None)
+    if freeze is not None:
+        freeze()
+
+
+def inprocess_app(config: Config, catalogue: Any = None) -> Any:
+    from cds.http.app import create_app
+
+    log_to_file(Path(config.db_url).with_suffix(".log"))
+    app = create_app(config, catalogue=catalogue)
+    app.testing = False
+    freeze_startup_heap()
+    return app
+
+
+def service_env(workdir: Path, signer: Signer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NK_CDS_")}
+    env.update(
+        {
+            "NK_CDS_AUTH": "jwt",
+            "NK_CDS_TRUSTED_ISSUERS": json.dumps({SANDBOX_ISS: str(signer.jwks_path)}),
+            "NK_CDS_DB": str(workdir / "served.sqlite"),
+            "NK_CDS_LOG_LEVEL": "INFO",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def nk_cds_command() -> list[str]:
+    script = Path(sys.executable).parent / "nk-cds"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cds.cli"]
+
+
+class Served:
+    """``nk-cds serve --port 0 --workers N`` in its own process group; ``base_url`` once /healthz answers."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, workers: int = 2) -> None:
+        self.env = env
+        self.workdir = workdir
+        self.workers = workers
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+        self.stderr_path = workdir / "serve.stderr"
+
+    @property
+    def hook_url(self) -> str:
+        return self.base_url + HOOK_PATH
+
+    def start(self) -> Served:
+        cmd = [
+            *nk_cds_command(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--workers",
+            str(self.workers),
+        ]
+        with open(self.workdir / "serve.stdout", "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=err, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nk-cds serve exited with {self.proc.returncode}: {self.tail()}")
+            found = re.search(
+                r"Listening at: (http://127\.0\.0\.1:\d+)", self.stderr_path.read_text(errors="replace")
+            )
+            if found:
+                self.base_url = found.group(1)
+                if self._healthy() and len(self.worker_pids()) >= self.workers:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nk-cds serve did not become healthy in {START_TIMEOUT_S:.0f} s: {self.tail()}")
+
+    def _healthy(self) -> bool:
+        try:
+            return requests.get(self.base_url + "/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def tail(self, chars: int = 2000) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def worker_pids(self) -> list[int]:
+        return children(self.proc.pid) if self.proc else []
+
+    def stop(self) -> None:
+        if not self.proc or self.proc.poll() is not None:
+            return
+        try:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> Served:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
