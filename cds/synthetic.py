@@ -273,6 +273,52 @@ def _cc(coding: Coding | None = None, text: str | None = None) -> dict[str, Any]
     return out
 
 
+def _lookup(table: dict[str, Coding], value: str | Coding) -> Coding:
+    """A shortcut name looked up in ``table``, or a coding as given."""
+    return table[value] if isinstance(value, str) else value
+
+
+def _named_or_coded(
+    table: dict[str, Coding],
+    kind: str,
+    name: str | None,
+    system: str | None,
+    code: str | None,
+    display: str | None,
+    text: str | None,
+) -> dict[str, Any]:
+    """The ``code`` of a Condition or Procedure: a ``table`` shortcut, an explicit code, or text only."""
+    coding: Coding | None = None
+    if name is not None:
+        coding = table[name]
+    elif code is not None:
+        coding = (system or SCT, code, display or code)
+    if coding is None and not text:
+        raise ValueError(f"a {kind} needs a shortcut name, a code or a text")
+    return _cc(coding, text or (coding[2] if coding else None))
+
+
+def _value(
+    value: float | int | None,
+    unit: str | None,
+    unit_text: str | None,
+    coded: str | Coding | None,
+    value_string: str | None,
+    *,
+    answer_text: bool,
+) -> dict[str, Any]:
+    """The value[x] of an Observation or component: a quantity, a coded answer or a string (or none).
+    ``answer_text`` also writes the answer's display (without its semantic tag) as the concept's text."""
+    if value is not None:
+        return {"valueQuantity": PatientBuilder.quantity(value, unit, unit_text)}
+    if coded is not None:
+        answer = _lookup(ANSWERS, coded)
+        return {"valueCodeableConcept": _cc(answer, answer[2].split(" (")[0] if answer_text else None)}
+    if value_string is not None:
+        return {"valueString": value_string}
+    return {}
+
+
 def years_before(day: dt.date, years: int) -> dt.date:
     """The same calendar day ``years`` earlier (29 February becomes 28 February)."""
     year = day.year - years
@@ -413,18 +459,12 @@ class PatientBuilder:
         id: str | None = None,
     ) -> PatientBuilder:
         """A Condition from a shortcut name (``CONDITIONS``) or an explicit system/code/display."""
-        coding: Coding | None = None
-        if name is not None:
-            coding = CONDITIONS[name]
-        elif code is not None:
-            coding = (system or SCT, code, display or code)
-        if coding is None and not text:
-            raise ValueError("a condition needs a shortcut name, a code or a text")
+        code_cc = _named_or_coded(CONDITIONS, "condition", name, system, code, display, text)
         res: dict[str, Any] = {
             "resourceType": "Condition",
             "id": self._new_id("cond", id),
             "subject": self.subject,
-            "code": _cc(coding, text or (coding[2] if coding else None)),
+            "code": code_cc,
         }
         if clinical_status:
             res["clinicalStatus"] = _cc((CLINICAL_STATUS, clinical_status, clinical_status))
@@ -439,8 +479,7 @@ class PatientBuilder:
         if recorded_days_ago is not None:
             res["recordedDate"] = self.date(recorded_days_ago)
         if body_site is not None:
-            site = BODY_SITES[body_site] if isinstance(body_site, str) else body_site
-            res["bodySite"] = [_cc(site)]
+            res["bodySite"] = [_cc(_lookup(BODY_SITES, body_site))]
         return self.add(res)
 
     # -- observations -------------------------------------------------------------------------
@@ -488,14 +527,9 @@ class PatientBuilder:
             "subject": self.subject,
             "effectiveDateTime": self.date(days_ago),
         }
-        if value is not None:
-            res["valueQuantity"] = self.quantity(value, unit, unit_text)
-        elif coded is not None:
-            answer = ANSWERS[coded] if isinstance(coded, str) else coded
-            res["valueCodeableConcept"] = _cc(answer, answer[2].split(" (")[0])
-        elif value_string is not None:
-            res["valueString"] = value_string
-        elif data_absent:
+        value_x = _value(value, unit, unit_text, coded, value_string, answer_text=True)
+        res.update(value_x)
+        if not value_x and data_absent:
             res["dataAbsentReason"] = _cc(
                 ("http://terminology.hl7.org/CodeSystem/data-absent-reason", data_absent, data_absent)
             )
@@ -534,15 +568,10 @@ class PatientBuilder:
     ) -> dict[str, Any]:
         """One Observation.component (a LOINC code or ``LABS`` shortcut)."""
         code, name = LABS.get(loinc, (loinc, display or loinc))
-        comp: dict[str, Any] = {"code": _cc((LOINC, code, display or name))}
-        if value is not None:
-            comp["valueQuantity"] = cls.quantity(value, unit, unit_text)
-        elif coded is not None:
-            answer = ANSWERS[coded] if isinstance(coded, str) else coded
-            comp["valueCodeableConcept"] = _cc(answer)
-        elif value_string is not None:
-            comp["valueString"] = value_string
-        return comp
+        return {
+            "code": _cc((LOINC, code, display or name)),
+            **_value(value, unit, unit_text, coded, value_string, answer_text=False),
+        }
 
     def weight(self, kg: float, *, days_ago: When = 0, **kw: Any) -> PatientBuilder:
         return self.lab("body-weight", kg, "kg", days_ago=days_ago, **kw)
@@ -606,10 +635,20 @@ class PatientBuilder:
         else:
             raise ValueError(f"via must be code, text, contained or reference, not {via!r}")
 
+    def _medication_use(
+        self, resource_type: str, kind: str, id: str | None, drug: str | Drug, via: str, **fields: Any
+    ) -> dict[str, Any]:
+        """A medication resource's common part: id, ``fields``, subject and the drug attached ``via``."""
+        d = self._drug(drug)  # an unknown shortcut fails before an id is used up
+        res: dict[str, Any] = {"resourceType": resource_type, "id": self._new_id(kind, id), **fields}
+        res["subject"] = self.subject
+        self._medication_field(d, via, res)
+        return res
+
     def _dosage(self, dose: tuple[float, str] | None, route: str | Coding | None) -> dict[str, Any]:
         dosage: dict[str, Any] = {}
         if route is not None:
-            dosage["route"] = _cc(ROUTES[route] if isinstance(route, str) else route)
+            dosage["route"] = _cc(_lookup(ROUTES, route))
         if dose is not None:
             dosage["dose"] = self.quantity(dose[0], dose[1])
         return dosage
@@ -637,14 +676,14 @@ class PatientBuilder:
     ) -> PatientBuilder:
         """A MedicationAdministration whose effective period ends ``days_ago`` (starts ``start_days_ago``,
         default the same day). ``ongoing=True``: status in-progress with no end."""
-        d = self._drug(drug)
-        res: dict[str, Any] = {
-            "resourceType": "MedicationAdministration",
-            "id": self._new_id("madm", id),
-            "status": status or ("in-progress" if ongoing else "completed"),
-            "subject": self.subject,
-        }
-        self._medication_field(d, via, res)
+        res = self._medication_use(
+            "MedicationAdministration",
+            "madm",
+            id,
+            drug,
+            via,
+            status=status or ("in-progress" if ongoing else "completed"),
+        )
         start = start_days_ago if start_days_ago is not None else days_ago
         res["effectivePeriod"] = self._period(start, None if ongoing else days_ago)
         dosage = self._dosage(dose, route)
@@ -668,14 +707,7 @@ class PatientBuilder:
         """A MedicationStatement; no ``end_days_ago`` with status active = ongoing.
 
         ``per_day=True`` writes the dose as a once-daily schedule (so a daily dose can be read)."""
-        d = self._drug(drug)
-        res: dict[str, Any] = {
-            "resourceType": "MedicationStatement",
-            "id": self._new_id("mstm", id),
-            "status": status,
-            "subject": self.subject,
-        }
-        self._medication_field(d, via, res)
+        res = self._medication_use("MedicationStatement", "mstm", id, drug, via, status=status)
         period = self._period(start_days_ago, end_days_ago)
         if period:
             res["effectivePeriod"] = period
@@ -697,16 +729,8 @@ class PatientBuilder:
         via: str = "code",
         id: str | None = None,
     ) -> PatientBuilder:
-        d = self._drug(drug)
-        res: dict[str, Any] = {
-            "resourceType": "MedicationRequest",
-            "id": self._new_id("mreq", id),
-            "status": status,
-            "intent": intent,
-            "subject": self.subject,
-            "authoredOn": self.date(authored_days_ago),
-        }
-        self._medication_field(d, via, res)
+        res = self._medication_use("MedicationRequest", "mreq", id, drug, via, status=status, intent=intent)
+        res["authoredOn"] = self.date(authored_days_ago)
         res_dosage = self._dosage_instruction(dose, route, per_day)
         if res_dosage:
             res["dosageInstruction"] = [res_dosage]
@@ -719,7 +743,7 @@ class PatientBuilder:
         if per_day:
             out["timing"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
         if route is not None:
-            out["route"] = _cc(ROUTES[route] if isinstance(route, str) else route)
+            out["route"] = _cc(_lookup(ROUTES, route))
         if dose is not None:
             out["doseAndRate"] = [{"doseQuantity": self.quantity(dose[0], dose[1])}]
         return out
@@ -745,25 +769,20 @@ class PatientBuilder:
 
         Performed on ``days_ago`` (a period from ``start_days_ago`` when given). ``intent`` adds the mCODE
         procedure-intent extension (``palliative`` / ``curative``)."""
-        coding: Coding | None = (
-            PROCEDURES[name] if name else ((system or SCT, code, display or code) if code else None)
-        )
-        if coding is None and not text:
-            raise ValueError("a procedure needs a shortcut name, a code or a text")
+        code_cc = _named_or_coded(PROCEDURES, "procedure", name, system, code, display, text)
         res: dict[str, Any] = {
             "resourceType": "Procedure",
             "id": self._new_id("proc", id),
             "status": status,
             "subject": self.subject,
-            "code": _cc(coding, text or (coding[2] if coding else None)),
+            "code": code_cc,
         }
         if start_days_ago is not None:
             res["performedPeriod"] = self._period(start_days_ago, days_ago)
         elif days_ago is not None:
             res["performedDateTime"] = self.date(days_ago)
         if body_site is not None:
-            site = BODY_SITES[body_site] if isinstance(body_site, str) else body_site
-            res["bodySite"] = [_cc(site)]
+            res["bodySite"] = [_cc(_lookup(BODY_SITES, body_site))]
         if intent is not None:
             res["extension"] = [
                 {"url": MCODE_PROCEDURE_INTENT, "valueCodeableConcept": _cc(PROCEDURE_INTENTS[intent])}

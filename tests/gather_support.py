@@ -16,6 +16,22 @@ EVIL = "https://evil.example.net"
 PID = "pat-1"
 TOKEN = "sentinel-token-7f3a"
 
+# Every resource type the gatherer reads (alphabetical; the spec the code's cds.raw.RESOURCE_TYPES must match).
+READ_TYPES = frozenset(
+    {
+        "AllergyIntolerance",
+        "Condition",
+        "Immunization",
+        "MedicationAdministration",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Observation",
+        "Patient",
+        "Procedure",
+        "ResearchSubject",
+    }
+)
+
 
 def patient(pid: str = PID) -> dict[str, Any]:
     return {"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": "2015-03-01"}
@@ -130,6 +146,19 @@ def sequence(*handlers: Handler) -> Callable[[requests.PreparedRequest], Any]:
     return answer
 
 
+def fhir_authorization(
+    token: str, *, scope: str = "patient/*.read", subject: str = "nk-cds", expires_in: int = 300
+) -> dict[str, Any]:
+    """A CDS Hooks ``fhirAuthorization`` object for a bearer ``token``."""
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": scope,
+        "subject": subject,
+    }
+
+
 def hook_request(
     prefetch: dict[str, Any] | None = None,
     fhir_server: str | None = BASE,
@@ -144,13 +173,7 @@ def hook_request(
     if fhir_server is not None:
         request["fhirServer"] = fhir_server
     if token is not None:
-        request["fhirAuthorization"] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "patient/*.read",
-            "subject": "nk-cds",
-        }
+        request["fhirAuthorization"] = fhir_authorization(token)
     if prefetch is not None:
         request["prefetch"] = prefetch
     return request

@@ -56,9 +56,13 @@ def child(pid: str, *, age: tuple[int, int] | int = (8, 40), sex: str = "male", 
     return PatientBuilder(pid, EVAL, age=age, sex=sex, **kw).condition("neuroblastoma", onset_days_ago=400)
 
 
-def adult(pid: str, *, age: tuple[int, int] | int = (45, 100), sex: str = "female", **kw: Any) -> PatientBuilder:
+def adult(
+    pid: str, *, age: tuple[int, int] | int = (45, 100), sex: str = "female", **kw: Any
+) -> PatientBuilder:
     """A 45-year-old with an active malignant neoplasm (NCT03619954's target)."""
-    return PatientBuilder(pid, EVAL, age=age, sex=sex, **kw).condition("malignant-neoplasm", onset_days_ago=300)
+    return PatientBuilder(pid, EVAL, age=age, sex=sex, **kw).condition(
+        "malignant-neoplasm", onset_days_ago=300
+    )
 
 
 def raw_of(builder: PatientBuilder, unavailable: tuple[str, ...] = ()) -> RawPatient:
@@ -96,7 +100,9 @@ def facts_of(
 def evaluate(builder: PatientBuilder, nct: str, **kw: Any) -> TrialResult:
     config = kw.get("config", CONFIG)
     facts = facts_of(builder, **kw)
-    return evaluate_trial(trial(nct), facts, config, catalogue().definitions_version, mappings=catalogue().mappings)
+    return evaluate_trial(
+        trial(nct), facts, config, catalogue().definitions_version, mappings=catalogue().mappings
+    )
 
 
 def criterion(builder: PatientBuilder, nct: str, cid: str, **kw: Any) -> CriterionResult:

@@ -19,10 +19,12 @@ from cds.config import Config
 from cds.errors import BadRequest, PreconditionFailed
 from cds.gather import UNAVAILABLE, gather
 from cds.gather.fhir import FetchError, FhirSource
+from cds.gather.templates import PREFETCH
 from tests.gather_support import (
     BASE,
     EVIL,
     PID,
+    READ_TYPES,
     TOKEN,
     FakeFhir,
     condition,
@@ -99,19 +101,7 @@ def test_without_fhir_authorization_no_authorization_header_is_sent(fake):
 
 
 def test_complete_prefetch_needs_no_fhir_server(fake):
-    prefetch = {
-        key: None
-        for key in (
-            "observations",
-            "medicationAdministrations",
-            "medicationRequests",
-            "medicationStatements",
-            "procedures",
-            "immunizations",
-            "allergies",
-            "researchSubjects",
-        )
-    }
+    prefetch = {key: None for key in PREFETCH if key not in ("patient", "conditions")}  # nothing recorded
     prefetch["patient"] = patient()
     prefetch["conditions"] = searchset([condition("c1")])
     raw, _ = timed_gather(hook_request(prefetch=prefetch))
@@ -130,18 +120,8 @@ def test_partial_prefetch_without_fhir_server_marks_the_rest_unavailable():
     assert raw.of_type("Condition") == []
     assert "Condition" not in raw.unavailable
     assert len(raw.of_type("Observation")) == 1
-    assert raw.unavailable == {
-        t: UNAVAILABLE
-        for t in (
-            "MedicationAdministration",
-            "MedicationRequest",
-            "MedicationStatement",
-            "Procedure",
-            "Immunization",
-            "AllergyIntolerance",
-            "ResearchSubject",
-        )
-    }
+    missing = READ_TYPES - {"Patient", "Observation", "Condition"}
+    assert raw.unavailable == {t: UNAVAILABLE for t in missing}
 
 
 def test_no_prefetch_and_no_fhir_server_is_412():

@@ -19,6 +19,7 @@ from cds.gather import gather
 from cds.gather.fhir import FetchError, FhirSource
 from cds.gather.templates import PREFETCH, render
 from tests.fhir_server import unique_id
+from tests.gather_support import READ_TYPES, hook_request
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -181,23 +182,7 @@ def config(fhir_base_url) -> Config:
 def request_for(
     pid: str, base: str, prefetch: dict[str, Any] | None = None, token: str | None = None
 ) -> dict:
-    request: dict[str, Any] = {
-        "hook": "patient-view",
-        "hookInstance": unique_id("hook"),
-        "context": {"userId": "Practitioner/x", "patientId": pid},
-        "fhirServer": base,
-    }
-    if token:
-        request["fhirAuthorization"] = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": 30,
-            "scope": "patient/*.read",
-            "subject": "nk-cds",
-        }
-    if prefetch is not None:
-        request["prefetch"] = prefetch
-    return request
+    return hook_request(prefetch, fhir_server=base, token=token, pid=pid)
 
 
 def client_prefetch(base: str, key: str, pid: str) -> Any:
@@ -216,18 +201,7 @@ def ids_of(raw, resource_type: str) -> list[str]:
 def test_no_prefetch_reads_everything_from_the_server(loaded, fhir_base_url, config):
     raw = gather(request_for(loaded.pid, fhir_base_url), config)
     assert raw.unavailable == {}
-    for resource_type in (
-        "Patient",
-        "Observation",
-        "Condition",
-        "MedicationAdministration",
-        "MedicationRequest",
-        "MedicationStatement",
-        "Procedure",
-        "Immunization",
-        "AllergyIntolerance",
-        "ResearchSubject",
-    ):
+    for resource_type in sorted(READ_TYPES):
         assert ids_of(raw, resource_type) == sorted(loaded.ids[resource_type]), resource_type
     assert ids_of(raw, "Medication") == sorted(loaded.separate_meds)
 

@@ -9,24 +9,15 @@ import pytest
 from cds.gather.bundles import read_page, referenced_patient_id
 from cds.gather.prefetch import Action, decide
 from cds.gather.templates import PREFETCH, READ_KEYS, RESOURCE_TYPE, own_query, render
-from tests.gather_support import PID, condition, observation, outcome, patient, searchset
+from cds.raw import RESOURCE_TYPES
+from tests.gather_support import PID, READ_TYPES, condition, observation, outcome, patient, searchset
 
 # ---- templates ----------------------------------------------------------------------------------
 
 
 def test_every_resource_type_has_a_template():
-    assert set(RESOURCE_TYPE.values()) == {
-        "Patient",
-        "Observation",
-        "Condition",
-        "MedicationAdministration",
-        "MedicationRequest",
-        "MedicationStatement",
-        "Procedure",
-        "Immunization",
-        "AllergyIntolerance",
-        "ResearchSubject",
-    }
+    assert set(RESOURCE_TYPE.values()) == READ_TYPES
+    assert len(RESOURCE_TYPES) == len(READ_TYPES) and set(RESOURCE_TYPES) == READ_TYPES
     assert {"patient"} == READ_KEYS
 
 

@@ -66,7 +66,8 @@ def test_chemo_washout_in_a_local_time_zone() -> None:
     config = replace(CONFIG, timezone="America/New_York")
     p = child("chemo-ny").med_admin("carboplatin", days_ago="2026-11-06T23:30:00-05:00")
     assert criterion(p, NB_UCB, CHEMO, config=config).result == MET
-    p = child("chemo-ny2").med_admin("carboplatin", days_ago="2026-11-07T01:30:00+00:00")  # 11-06 20:30 in New York
+    # 11-06 20:30 in New York
+    p = child("chemo-ny2").med_admin("carboplatin", days_ago="2026-11-07T01:30:00+00:00")
     assert criterion(p, NB_UCB, CHEMO, config=config).result == MET
     assert criterion(p, NB_UCB, CHEMO).result == NOT_MET  # UTC: 11-07
 
@@ -142,7 +143,12 @@ def test_nitrosourea_and_chemo_latest_clearing_date_wins() -> None:
 
 @pytest.mark.parametrize(
     ("drug", "days", "expected"),
-    [("pegfilgrastim", 14, MET), ("pegfilgrastim", 13, NOT_MET), ("filgrastim", 3, MET), ("filgrastim", 2, NOT_MET)],
+    [
+        ("pegfilgrastim", 14, MET),
+        ("pegfilgrastim", 13, NOT_MET),
+        ("filgrastim", 3, MET),
+        ("filgrastim", 2, NOT_MET),
+    ],
 )
 def test_growth_factor_washout_edges(drug, days, expected) -> None:
     p = child("gcsf").med_admin(drug, days_ago=days, route="subcutaneous")
@@ -190,7 +196,8 @@ def test_steroid_two_week_edges(days, expected) -> None:
     assert criterion(p, NB_UCB, "exc-16-steroids-immunosuppression").result == expected
 
 
-@pytest.mark.parametrize(("days", "expected"), [(28, REVIEW), (27, NOT_MET)])  # review: immunotherapy unmapped
+# review: immunotherapy unmapped
+@pytest.mark.parametrize(("days", "expected"), [(28, REVIEW), (27, NOT_MET)])
 def test_adult_radiotherapy_four_weeks(days, expected) -> None:
     p = adult("rt-adult").procedure("radiotherapy", days_ago=days, intent="palliative")
     assert criterion(p, ADULT, "exc-08-recent-rt-immunotherapy").result == expected
@@ -239,7 +246,11 @@ def test_lab_window_from_trial_rule() -> None:
     [((0.4, 9), (1.4, 2), MET), ((1.4, 9), (0.4, 2), NOT_MET)],
 )
 def test_latest_valid_value_decides(older, newer, expected) -> None:
-    p = child("latest").lab("anc", older[0], "10*9/L", days_ago=older[1]).lab("anc", newer[0], "10*9/L", days_ago=newer[1])
+    p = (
+        child("latest")
+        .lab("anc", older[0], "10*9/L", days_ago=older[1])
+        .lab("anc", newer[0], "10*9/L", days_ago=newer[1])
+    )
     assert criterion(p, NB_UCB, "inc-12a-anc").result == expected
 
 
@@ -259,7 +270,11 @@ def test_future_dated_lab_is_ignored() -> None:
 
 
 def test_stale_only_value_shown_and_newer_unusable_reported() -> None:
-    p = child("stale-unit").lab("anc", 1.4, "10*9/L", days_ago=20).lab("anc", 2, None, unit_text="bananas", days_ago=1)
+    p = (
+        child("stale-unit")
+        .lab("anc", 1.4, "10*9/L", days_ago=20)
+        .lab("anc", 2, None, unit_text="bananas", days_ago=1)
+    )
     result = criterion(p, NB_UCB, "inc-12a-anc")
     assert result.result == UNKNOWN
     assert len(result.evidence) >= 2, explain(result)
@@ -371,7 +386,9 @@ def test_condition_without_any_date_is_unknown_for_a_within_rule() -> None:
 
 @pytest.mark.parametrize(("ended", "expected"), [(27, NOT_MET), (28, MET)])
 def test_other_study_ended_four_weeks_ago(ended, expected) -> None:
-    p = child("rs-edge").research_subject("NCT01234567", status="off-study", start_days_ago=100, end_days_ago=ended)
+    p = child("rs-edge").research_subject(
+        "NCT01234567", status="off-study", start_days_ago=100, end_days_ago=ended
+    )
     assert criterion(p, NB_UCB, "exc-15-other-trial").result == expected
 
 
@@ -382,7 +399,9 @@ def test_our_own_candidate_flag_is_not_participation() -> None:
     assert criterion(p, NB_UCB, "exc-15-other-trial").result == NOT_MET  # ongoing: still participating
 
 
-@pytest.mark.parametrize(("age", "scale", "expected"), [((15, 300), "lansky", MET), ((16, 0), "karnofsky", NOT_MET)])
+@pytest.mark.parametrize(
+    ("age", "scale", "expected"), [((15, 300), "lansky", MET), ((16, 0), "karnofsky", NOT_MET)]
+)
 def test_performance_scale_switches_on_the_16th_birthday(age, scale, expected) -> None:
     """Lansky 60 and Karnofsky 40 on the same day: Lansky decides below 16, Karnofsky from the 16th birthday."""
     p = child("perf", age=age).lansky(60, days_ago=3).karnofsky(40, days_ago=3)
@@ -408,7 +427,8 @@ def test_one_month_after_the_31st_clamps_to_the_month_end() -> None:
 @pytest.mark.parametrize(
     ("status", "end", "expected"),
     [
-        ("in-progress", None, NOT_MET),  # a course running since 60 days ago: current, never "over since day 1"
+        # a course running since 60 days ago: current, never "over since day 1"
+        ("in-progress", None, NOT_MET),
         ("on-hold", None, NOT_MET),
         ("in-progress", 29, REVIEW),  # period end recorded 29 days ago: over (review: immunotherapy unmapped)
         ("stopped", 10, NOT_MET),  # cut short 10 days ago: still irradiated
@@ -426,7 +446,9 @@ def test_radiotherapy_course_status_and_period(status, end, expected) -> None:
 
 
 def test_stopped_palliative_course_washout_in_child() -> None:
-    p = child("rt-stopped").procedure("ebrt-photons", start_days_ago=20, days_ago=10, status="stopped", intent="palliative")
+    p = child("rt-stopped").procedure(
+        "ebrt-photons", start_days_ago=20, days_ago=10, status="stopped", intent="palliative"
+    )
     result = criterion(p, NB_UCB, "inc-10-radiotherapy-washout")
     assert result.result == NOT_MET, explain(result)
     assert result.clears_on == day(4)

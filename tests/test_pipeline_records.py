@@ -58,7 +58,11 @@ CHEMO = "inc-07-chemo-washout"
     ],
 )
 def test_newer_low_anc_counts_only_with_a_valid_status(newer_status, expected) -> None:
-    p = child("obs-status").lab("anc", 1.5, "10*9/L", days_ago=6).lab("anc", 0.3, "10*9/L", days_ago=1, status=newer_status)
+    p = (
+        child("obs-status")
+        .lab("anc", 1.5, "10*9/L", days_ago=6)
+        .lab("anc", 0.3, "10*9/L", days_ago=1, status=newer_status)
+    )
     result = criterion(p, NB_UCB, ANC)
     assert result.result == expected, explain(result)
 
@@ -79,7 +83,9 @@ def test_preliminary_value_is_shown_as_evidence() -> None:
 def test_panel_component_is_read() -> None:
     """A CBC panel with the ANC as a component (no top-level value)."""
     comp = PatientBuilder.component("anc", 1.1, "10*9/L")
-    p = child("panel").lab("58410-2", display="CBC panel - Blood by Automated count", components=[comp], days_ago=1)
+    p = child("panel").lab(
+        "58410-2", display="CBC panel - Blood by Automated count", components=[comp], days_ago=1
+    )
     assert criterion(p, NB_UCB, ANC).result == MET
 
 
@@ -98,7 +104,10 @@ def test_derived_anc_from_wbc_and_percent() -> None:
 
 # -- drug identity --------------------------------------------------------------------------------------
 
-CARBO_SCD = Drug(((RXNORM, "597195", "carboplatin 10 MG/ML Injectable Solution"),), "carboplatin 10 MG/ML Injectable Solution")
+CARBO_SCD = Drug(
+    ((RXNORM, "597195", "carboplatin 10 MG/ML Injectable Solution"),),
+    "carboplatin 10 MG/ML Injectable Solution",
+)
 CARBO_BRAND = Drug((), "Paraplatin 450 mg/45 mL IV")
 CARBO_ATC = Drug((("http://www.whocc.no/atc", "L01XA02", "carboplatin"),), "")
 
@@ -130,7 +139,11 @@ def test_chemo_identified_however_recorded(drug, via, pipeline) -> None:
 def _drop_empty_text(p: PatientBuilder) -> None:
     """``Drug(text="")`` stands for "no text": FHIR forbids empty strings, so remove the key everywhere."""
     for res in [r for r in p._resources]:  # noqa: SLF001 - test-only access to the builder's resources
-        for holder in (res.get("medicationCodeableConcept"), res.get("code"), *[c.get("code") for c in res.get("contained", [])]):
+        for holder in (
+            res.get("medicationCodeableConcept"),
+            res.get("code"),
+            *[c.get("code") for c in res.get("contained", [])],
+        ):
             if isinstance(holder, dict) and holder.get("text") == "":
                 del holder["text"]
 
@@ -164,7 +177,9 @@ def test_medication_with_ingredients_only(via, pipeline) -> None:
         med = next(r for r in p._resources if r["resourceType"] == "Medication")  # noqa: SLF001
     del med["code"]
     admin["medicationReference"].pop("display", None)
-    med["ingredient"] = [{"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "40048", "display": "carboplatin"}]}}]
+    med["ingredient"] = [
+        {"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "40048", "display": "carboplatin"}]}}
+    ]
     result = criterion(p, NB_UCB, CHEMO, via=pipeline)
     assert result.result == NOT_MET, explain(result)
 
@@ -196,7 +211,16 @@ def test_separate_medication_not_retrievable_is_not_none_recorded() -> None:
     assert "unidentified" in chemo.reason
 
 
-@pytest.mark.parametrize(("status", "expected"), [("entered-in-error", MET), ("not-done", MET), ("in-progress", NOT_MET), ("stopped", NOT_MET), ("on-hold", NOT_MET)])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("entered-in-error", MET),
+        ("not-done", MET),
+        ("in-progress", NOT_MET),
+        ("stopped", NOT_MET),
+        ("on-hold", NOT_MET),
+    ],
+)
 def test_administration_status(status, expected) -> None:
     p = child("madm-status").med_admin("cyclophosphamide", days_ago=5, status=status)
     assert criterion(p, NB_UCB, CHEMO).result == expected
@@ -252,12 +276,19 @@ def test_current_anticoagulant_makes_the_trial_ineligible() -> None:
 
 
 def test_current_statement_by_text_only() -> None:
-    p = child("anticoag-text").med_statement(Drug((), "Enoxaparin 40 MG in 0.4 ML Prefilled Syringe"), start_days_ago=30, status="active", via="text")
+    p = child("anticoag-text").med_statement(
+        Drug((), "Enoxaparin 40 MG in 0.4 ML Prefilled Syringe"),
+        start_days_ago=30,
+        status="active",
+        via="text",
+    )
     assert criterion(p, NB_UCB, ANTICOAG).result == NOT_MET
 
 
 def test_heparin_flush_is_not_anticoagulation() -> None:
-    p = child("flush").med_statement(Drug((), "Heparin lock flush 10 units/mL"), start_days_ago=3, status="active", via="text")
+    p = child("flush").med_statement(
+        Drug((), "Heparin lock flush 10 units/mL"), start_days_ago=3, status="active", via="text"
+    )
     assert criterion(p, NB_UCB, ANTICOAG).result == MET
 
 
@@ -292,7 +323,9 @@ def test_diagnosis_status_variants(clinical, verification, expected) -> None:
 
 
 def test_refuted_diagnosis_makes_trial_ineligible() -> None:
-    p = PatientBuilder("dx-ref", EVAL, age=(8, 40), sex="male").condition("neuroblastoma", verification_status="refuted")
+    p = PatientBuilder("dx-ref", EVAL, age=(8, 40), sex="male").condition(
+        "neuroblastoma", verification_status="refuted"
+    )
     assert evaluate(p, NB_265).status == Verdict.INELIGIBLE
 
 
@@ -313,7 +346,10 @@ def test_icd10_coded_soft_tissue_sarcoma_matches() -> None:
 )
 def test_ild_history_variants(clinical, verification, abated, expected) -> None:
     p = child("ild").condition(
-        "interstitial-lung-disease", clinical_status=clinical, verification_status=verification, abatement_days_ago=abated
+        "interstitial-lung-disease",
+        clinical_status=clinical,
+        verification_status=verification,
+        abatement_days_ago=abated,
     )
     assert criterion(p, NB_UCB, "exc-03-interstitial-lung-disease").result == expected
 
@@ -323,14 +359,18 @@ def test_ild_history_variants(clinical, verification, abated, expected) -> None:
     [("2025-11-28", NOT_MET), ("2025-11-27", MET), ("2025-11", UNKNOWN), ("2025-10", MET)],
 )
 def test_thromboembolism_within_12_months_of_abatement(abated, expected) -> None:
-    p = child("vte").condition("pulmonary-embolism-icd10", clinical_status="resolved", onset_days_ago=500, abatement_days_ago=abated)
+    p = child("vte").condition(
+        "pulmonary-embolism-icd10", clinical_status="resolved", onset_days_ago=500, abatement_days_ago=abated
+    )
     result = criterion(p, NB_UCB, "exc-05-thromboembolism")
     assert result.result == expected, explain(result)
 
 
 @pytest.mark.parametrize(("clinical", "expected"), [("active", MET), ("resolved", NOT_MET)])
 def test_gvhd_only_active_counts(clinical, expected) -> None:
-    p = child("gvhd").condition("gvhd", clinical_status=clinical, abatement_days_ago=30 if clinical == "resolved" else None)
+    p = child("gvhd").condition(
+        "gvhd", clinical_status=clinical, abatement_days_ago=30 if clinical == "resolved" else None
+    )
     # resolved GvHD does not block the line; expected refers to "GvHD blocks"
     result = criterion(p, NB_UCB, "inc-11-stem-cell-infusion")
     assert result.result == (NOT_MET if expected == MET else MET), explain(result)
@@ -342,7 +382,9 @@ def test_gvhd_only_active_counts(clinical, expected) -> None:
 )
 def test_other_malignancy_in_neuroblastoma_trial(clinical, verification, expected) -> None:
     p = child("om").condition(
-        "osteosarcoma", clinical_status=clinical, verification_status=verification,
+        "osteosarcoma",
+        clinical_status=clinical,
+        verification_status=verification,
         abatement_days_ago=400 if clinical == "resolved" else None,
     )
     assert criterion(p, NB_265, "exc-09-other-malignancy").result == expected
@@ -399,9 +441,7 @@ def test_condition_prefetch_null_is_no_data_not_unavailable() -> None:
     assert facts.source_ok("Condition")
 
 
-@pytest.mark.parametrize(
-    "missing", ["MedicationAdministration", "MedicationStatement", "MedicationRequest"]
-)
+@pytest.mark.parametrize("missing", ["MedicationAdministration", "MedicationStatement", "MedicationRequest"])
 def test_drug_source_unavailable_makes_washout_unknown(missing) -> None:
     p = child("nodrug")
     result = criterion(p, NB_UCB, CHEMO, via="raw", unavailable=(missing,))

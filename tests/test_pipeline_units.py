@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,16 @@ class Case:
         return f"{self.lab}-{self.value}-{unit}-{self.sex[0]}-{self.expected}"
 
 
+def _edges(
+    nct: str, cid: str, lab: str, ok: float, bad: float, unit: str | None, text: str | None = None, **kw: Any
+) -> list[Case]:
+    """Both sides of a threshold: ``ok`` (on it: met) and ``bad`` (just past it: not met)."""
+    return [
+        Case(nct, cid, lab, ok, unit, "met", text, **kw),
+        Case(nct, cid, lab, bad, unit, "not-met", text, **kw),
+    ]
+
+
 def _cases() -> list[Case]:
     anc = "inc-12a-anc"  # NB_UCB: ANC >= 1.0 x10^9/L (0.5 with marrow involvement)
     plt = "inc-12b-platelets"  # NB_UCB: platelets >= 75 x10^9/L
@@ -65,8 +76,7 @@ def _cases() -> list[Case]:
         (None, "10^9/L", 1.0, 0.9),
         (None, "cells/uL", 1000, 990),
     ]:
-        c.append(Case(NB_UCB, anc, "anc", ok, unit, "met", text))
-        c.append(Case(NB_UCB, anc, "anc", bad, unit, "not-met", text))
+        c += _edges(NB_UCB, anc, "anc", ok, bad, unit, text)
     for unit, text, ok, bad in [
         ("10*9/L", None, 75, 74.9),
         ("10*3/uL", None, 75, 74),
@@ -74,8 +84,7 @@ def _cases() -> list[Case]:
         ("/mm3", None, 75000, 74000),
         (None, "K/uL", 75, 74),
     ]:
-        c.append(Case(NB_UCB, plt, "platelets", ok, unit, "met", text))
-        c.append(Case(NB_UCB, plt, "platelets", bad, unit, "not-met", text))
+        c += _edges(NB_UCB, plt, "platelets", ok, bad, unit, text)
     # Adult trial: WBC >= 3, ANC >= 1.5, Hb >= 90 g/L, platelets >= 100.
     for unit, text, ok, bad in [
         ("10*9/L", None, 3.0, 2.99),
@@ -84,43 +93,45 @@ def _cases() -> list[Case]:
         ("/mm3", None, 3000, 2990),
         (None, "K/uL", 3.0, 2.99),
     ]:
-        c.append(Case(ADULT, "inc-06-1a-wbc", "wbc", ok, unit, "met", text))
-        c.append(Case(ADULT, "inc-06-1a-wbc", "wbc", bad, unit, "not-met", text))
-    for unit, text, ok, bad in [("/uL", None, 1500, 1499), (None, "K/uL", 1.5, 1.49), ("10*9/L", None, 1.5, 1.4)]:
-        c.append(Case(ADULT, "inc-06-1b-anc", "anc", ok, unit, "met", text))
-        c.append(Case(ADULT, "inc-06-1b-anc", "anc", bad, unit, "not-met", text))
-    for unit, text, ok, bad in [("10*3/uL", None, 100, 99), ("/mm3", None, 100000, 99000), (None, "K/uL", 100, 99)]:
-        c.append(Case(ADULT, "inc-06-1d-platelets", "platelets", ok, unit, "met", text))
-        c.append(Case(ADULT, "inc-06-1d-platelets", "platelets", bad, unit, "not-met", text))
+        c += _edges(ADULT, "inc-06-1a-wbc", "wbc", ok, bad, unit, text)
+    for unit, text, ok, bad in [
+        ("/uL", None, 1500, 1499),
+        (None, "K/uL", 1.5, 1.49),
+        ("10*9/L", None, 1.5, 1.4),
+    ]:
+        c += _edges(ADULT, "inc-06-1b-anc", "anc", ok, bad, unit, text)
+    for unit, text, ok, bad in [
+        ("10*3/uL", None, 100, 99),
+        ("/mm3", None, 100000, 99000),
+        (None, "K/uL", 100, 99),
+    ]:
+        c += _edges(ADULT, "inc-06-1d-platelets", "platelets", ok, bad, unit, text)
     for unit, text, ok, bad in [
         ("g/L", None, 90, 89),
         ("g/dL", None, 9.0, 8.9),
         ("mmol/L", None, 5.6, 5.5),  # x 16.11: 90.2 / 88.6 g/L
         (None, "g/dl", 9.0, 8.9),
     ]:
-        c.append(Case(ADULT, "inc-06-1c-hemoglobin", "hemoglobin", ok, unit, "met", text))
-        c.append(Case(ADULT, "inc-06-1c-hemoglobin", "hemoglobin", bad, unit, "not-met", text))
+        c += _edges(ADULT, "inc-06-1c-hemoglobin", "hemoglobin", ok, bad, unit, text)
     # ULN multiples, exact products included (1.5 x 1.2 = 1.7999999999999998 in floating point).
-    for unit, high, ok, bad in [("mg/dL", 1.2, 1.8, 1.81), ("umol/L", 20.5, 30.75, 31), ("umol/L", 17.1, 25.65, 26)]:
-        c.append(Case(NB_UCB, "inc-12c-bilirubin", "bilirubin-total", ok, unit, "met", high=high))
-        c.append(Case(NB_UCB, "inc-12c-bilirubin", "bilirubin-total", bad, unit, "not-met", high=high))
+    for unit, high, ok, bad in [
+        ("mg/dL", 1.2, 1.8, 1.81),
+        ("umol/L", 20.5, 30.75, 31),
+        ("umol/L", 17.1, 25.65, 26),
+    ]:
+        c += _edges(NB_UCB, "inc-12c-bilirubin", "bilirubin-total", ok, bad, unit, high=high)
     for unit, high, ok, bad in [("mg/dL", 0.7, 1.05, 1.06), ("umol/L", 62, 93, 94), ("umol/L", 53, 79.5, 80)]:
-        c.append(Case(NB_UCB, "inc-12d-creatinine", "creatinine", ok, unit, "met", high=high))
-        c.append(Case(NB_UCB, "inc-12d-creatinine", "creatinine", bad, unit, "not-met", high=high))
+        c += _edges(NB_UCB, "inc-12d-creatinine", "creatinine", ok, bad, unit, high=high)
     ast_ok = (("ast", 30.0, "U/L", 40.0),)
     alt_ok = (("alt", 30.0, "U/L", 40.0),)
     for unit, high, ok, bad in [("U/L", 40, 120, 121), ("ukat/L", 0.68, 2.04, 2.05), ("U/L", 0.7, 2.1, 2.2)]:
-        c.append(Case(NB_UCB, "inc-12e-alt-ast", "alt", ok, unit, "met", high=high, extra=ast_ok))
-        c.append(Case(NB_UCB, "inc-12e-alt-ast", "alt", bad, unit, "not-met", high=high, extra=ast_ok))
+        c += _edges(NB_UCB, "inc-12e-alt-ast", "alt", ok, bad, unit, high=high, extra=ast_ok)
     for unit, high, ok, bad in [("U/L", 35, 105, 106), ("ukat/L", 0.58, 1.74, 1.75)]:
-        c.append(Case(NB_UCB, "inc-12e-alt-ast", "ast", ok, unit, "met", high=high, extra=alt_ok))
-        c.append(Case(NB_UCB, "inc-12e-alt-ast", "ast", bad, unit, "not-met", high=high, extra=alt_ok))
+        c += _edges(NB_UCB, "inc-12e-alt-ast", "ast", ok, bad, unit, high=high, extra=alt_ok)
     for unit, high, ok, bad in [("U/L", 33, 66, 67), ("ukat/L", 0.55, 1.1, 1.11)]:
-        c.append(Case(ADULT, "inc-06-2b-alt", "alt", ok, unit, "met", high=high, sex="female"))
-        c.append(Case(ADULT, "inc-06-2b-alt", "alt", bad, unit, "not-met", high=high, sex="female"))
+        c += _edges(ADULT, "inc-06-2b-alt", "alt", ok, bad, unit, high=high, sex="female")
     for unit, high, ok, bad in [("mg/dL", 1.1, 1.65, 1.66), ("umol/L", 21, 31.5, 32)]:
-        c.append(Case(ADULT, "inc-06-2a-bilirubin", "bilirubin-total", ok, unit, "met", high=high, sex="female"))
-        c.append(Case(ADULT, "inc-06-2a-bilirubin", "bilirubin-total", bad, unit, "not-met", high=high, sex="female"))
+        c += _edges(ADULT, "inc-06-2a-bilirubin", "bilirubin-total", ok, bad, unit, high=high, sex="female")
     # QTc < 450 ms (male) / < 470 ms (female), in ms and in s.
     for sex, unit, ok, bad in [
         ("male", "ms", 449, 450),
@@ -128,37 +139,25 @@ def _cases() -> list[Case]:
         ("female", "ms", 469, 470),
         ("female", "s", 0.469, 0.47),
     ]:
-        c.append(Case(NB_UCB, "exc-02b-arrhythmia-qtc", "qtc", ok, unit, "met", sex=sex))
-        c.append(Case(NB_UCB, "exc-02b-arrhythmia-qtc", "qtc", bad, unit, "not-met", sex=sex))
-    c.append(Case(NB_UCB, "exc-02d-lvef", "lvef", 50, "%", "met"))
-    c.append(Case(NB_UCB, "exc-02d-lvef", "lvef", 49, "%", "not-met"))
-    c.append(Case(SARCOMA_AYA, "inc-04-lvef", "lvef", 40, "%", "met"))
-    c.append(Case(SARCOMA_AYA, "inc-04-lvef", "lvef", 39, "%", "not-met"))
+        c += _edges(NB_UCB, "exc-02b-arrhythmia-qtc", "qtc", ok, bad, unit, sex=sex)
+    c += _edges(NB_UCB, "exc-02d-lvef", "lvef", 50, 49, "%")
+    c += _edges(SARCOMA_AYA, "inc-04-lvef", "lvef", 40, 39, "%")
     lvef_ok = (("lvef", 60.0, "%", None),)
-    c.append(Case(NB_265, "exc-03-cardiac", "shortening-fraction", 27, "%", "met", extra=lvef_ok))
-    c.append(Case(NB_265, "exc-03-cardiac", "shortening-fraction", 26, "%", "not-met", extra=lvef_ok))
+    c += _edges(NB_265, "exc-03-cardiac", "shortening-fraction", 27, 26, "%", extra=lvef_ok)
     # Coagulation: INR <= 1.5; PT <= ULN + 4 s; aPTT <= 1.5 x ULN.
     c += [
-        Case(NB_UCB, "exc-04a-inr", "inr", 1.5, "{INR}", "met"),
-        Case(NB_UCB, "exc-04a-inr", "inr", 1.6, "{INR}", "not-met"),
-        Case(NB_UCB, "exc-04b-pt", "pt", 17, "s", "met", high=13),
-        Case(NB_UCB, "exc-04b-pt", "pt", 17.1, "s", "not-met", high=13),
+        *_edges(NB_UCB, "exc-04a-inr", "inr", 1.5, 1.6, "{INR}"),
+        *_edges(NB_UCB, "exc-04b-pt", "pt", 17, 17.1, "s", high=13),
         Case(NB_UCB, "exc-04b-pt", "pt", 16.1, "s", "met", high=12.1),
-        Case(NB_UCB, "exc-04c-aptt", "aptt", 54, "s", "met", high=36),
-        Case(NB_UCB, "exc-04c-aptt", "aptt", 54.1, "s", "not-met", high=36),
-        Case(NB_265, "exc-04d-spo2", "spo2", 94, "%", "met"),
-        Case(NB_265, "exc-04d-spo2", "spo2", 93, "%", "not-met"),
-        Case(ADULT, "exc-11-spo2", "spo2", 91, "%", "met"),
-        Case(ADULT, "exc-11-spo2", "spo2", 90, "%", "not-met"),
-        Case(ADULT, "inc-07-tumor-size", "tumor-size", 60, "mm", "met"),
-        Case(ADULT, "inc-07-tumor-size", "tumor-size", 61, "mm", "not-met"),
-        Case(ADULT, "inc-07-tumor-size", "tumor-size", 6.0, "cm", "met"),
-        Case(ADULT, "inc-07-tumor-size", "tumor-size", 6.1, "cm", "not-met"),
+        *_edges(NB_UCB, "exc-04c-aptt", "aptt", 54, 54.1, "s", high=36),
+        *_edges(NB_265, "exc-04d-spo2", "spo2", 94, 93, "%"),
+        *_edges(ADULT, "exc-11-spo2", "spo2", 91, 90, "%"),
+        *_edges(ADULT, "inc-07-tumor-size", "tumor-size", 60, 61, "mm"),
+        *_edges(ADULT, "inc-07-tumor-size", "tumor-size", 6.0, 6.1, "cm"),
     ]
     # 24-hour urine protein < 1.0 g decides when the dipstick is positive.
     for unit, ok, bad in [("g/(24.h)", 0.99, 1.0), ("mg/(24.h)", 999, 1000)]:
-        c.append(Case(NB_UCB, "exc-11-proteinuria", "urine-protein-24h", ok, unit, "met"))
-        c.append(Case(NB_UCB, "exc-11-proteinuria", "urine-protein-24h", bad, unit, "not-met"))
+        c += _edges(NB_UCB, "exc-11-proteinuria", "urine-protein-24h", ok, bad, unit)
     return c
 
 
@@ -208,7 +207,11 @@ def test_unknown_unit_is_unknown_not_not_met(lab, value, unit, text, nct, cid) -
 
 def test_unknown_unit_does_not_hide_an_older_valid_value_in_window() -> None:
     """A newer result in an unknown unit cannot decide; the latest *valid* value does."""
-    p = child("unk-older").lab("anc", 0.4, "10*9/L", days_ago=5).lab("anc", 2.0, None, unit_text="bananas", days_ago=1)
+    p = (
+        child("unk-older")
+        .lab("anc", 0.4, "10*9/L", days_ago=5)
+        .lab("anc", 2.0, None, unit_text="bananas", days_ago=1)
+    )
     result = criterion(p, NB_UCB, "inc-12a-anc")
     assert result.result == NOT_MET, explain(result)
 
@@ -274,7 +277,11 @@ def test_creatinine_fallback_follows_age_row() -> None:
 )
 def test_adult_cockcroft_gault_from_raw_fhir(creatinine, unit, expected) -> None:
     """45-year-old woman, 70 kg: CrCl = (140-45) x 70 / (72 x Scr) x 0.85; >= 60 mL/min needs Scr <= ~1.31 mg/dL."""
-    p = adult("cg").weight(70, days_ago=3).lab("creatinine", creatinine, unit, high=1.1 if unit == "mg/dL" else 97, days_ago=1)
+    p = (
+        adult("cg")
+        .weight(70, days_ago=3)
+        .lab("creatinine", creatinine, unit, high=1.1 if unit == "mg/dL" else 97, days_ago=1)
+    )
     result = criterion(p, ADULT, "inc-06-3-crcl")
     assert result.result == expected, explain(result)
 
@@ -299,7 +306,10 @@ def test_non_ucum_unit_strings(lab, value, text, nct, cid, expected) -> None:
     assert result.result == expected, explain(result)
 
 
-@pytest.mark.parametrize(("lab", "value", "comparator", "cid"), [("anc", 0.5, "<", "inc-12a-anc"), ("platelets", 500, ">", "inc-12b-platelets")])
+@pytest.mark.parametrize(
+    ("lab", "value", "comparator", "cid"),
+    [("anc", 0.5, "<", "inc-12a-anc"), ("platelets", 500, ">", "inc-12b-platelets")],
+)
 def test_censored_values_are_unknown(lab, value, comparator, cid) -> None:
     """Documented choice (docs/normalisation.md): a comparator value (<0.5, >500) is not a measurement."""
     p = child("censored").lab(lab, value, "10*9/L", days_ago=1)
@@ -334,8 +344,13 @@ def test_catecholamine_range_in_another_unit_is_not_compared() -> None:
 
 @pytest.mark.parametrize(
     ("value", "unit", "expected"),
-    [(20, "[IU]/mL", MET), (21, "[IU]/mL", NOT_MET), (20000, "[IU]/L", MET), (21000, "[IU]/L", NOT_MET),
-     (10, "{copies}/mL", UNKNOWN)],
+    [
+        (20, "[IU]/mL", MET),
+        (21, "[IU]/mL", NOT_MET),
+        (20000, "[IU]/L", MET),
+        (21000, "[IU]/L", NOT_MET),
+        (10, "{copies}/mL", UNKNOWN),
+    ],
 )
 def test_hbv_dna_with_positive_hbsag(value, unit, expected) -> None:
     """HBsAg positive: HBV DNA <= ULN decides; copies/mL are never converted to IU/mL (assay-dependent)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,21 +13,6 @@ from tests.cds_service import SERVICE_ID, ServiceProcess, assert_valid, hook_req
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 TIMEOUT = 10
-
-
-def pipeline_ready() -> bool:
-    """Every function ``cds.pipeline.run_patient_view`` needs can be imported."""
-    needed = {
-        "cds.mappings": "load_mappings",
-        "cds.normalise": "build_facts",
-        "cds.engine": "evaluate_trial",
-        "cds.cards": "render_cards",
-        "cds.gather": "gather",
-    }
-    try:
-        return all(hasattr(importlib.import_module(mod), name) for mod, name in needed.items())
-    except ImportError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +135,6 @@ def test_chunked_oversized_body_is_413(serve_process, mint_token):
 
 
 def test_hook_call_with_the_real_pipeline(server, mint_token):
-    if not pipeline_ready():
-        pytest.skip("the trial-matching pipeline modules are not written yet")
     url = server.base_url + f"/cds-services/{SERVICE_ID}"
     body = hook_request(
         prefetch={

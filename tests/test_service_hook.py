@@ -150,7 +150,17 @@ def test_patient_id_edges_are_accepted(make_app, post):
 
 @pytest.mark.parametrize(
     "data",
-    ["{", "", "{'hook': 'patient-view'}", '{"hook": NaN}', '{"a": Infinity}', '{"a": [1e999]}', '{"a": -1E400}', "\xff\xfe", "[" * 100000],
+    [
+        "{",
+        "",
+        "{'hook': 'patient-view'}",
+        '{"hook": NaN}',
+        '{"a": Infinity}',
+        '{"a": [1e999]}',
+        '{"a": -1E400}',
+        "\xff\xfe",
+        "[" * 100000,
+    ],
 )
 def test_malformed_json_is_400(make_app, post, data):
     assert_outcome(post(make_app().test_client(), data=data), 400)

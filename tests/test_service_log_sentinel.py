@@ -15,6 +15,7 @@ import requests
 from cds.errors import PreconditionFailed
 from cds.logging_setup import JsonFormatter
 from tests.cds_service import SERVICE_ID, hook_request
+from tests.gather_support import fhir_authorization
 
 PATIENT = "sentinelpat4711"
 LAB = "123.456"
@@ -96,14 +97,22 @@ def sentinel_request(fhir_base: str | None = None, with_prefetch: bool = True) -
         body.pop("prefetch", None)
     if fhir_base:
         body["fhirServer"] = fhir_base
-        body["fhirAuthorization"] = {
-            "access_token": ACCESS_TOKEN,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "user/*.read",
-            "subject": "nk-cds",
-        }
+        body["fhirAuthorization"] = fhir_authorization(ACCESS_TOKEN, scope="user/*.read")
     return body
+
+
+def sentinel_feedback(comment: str) -> dict:
+    """A feedback body whose override comment carries the sentinels."""
+    return {
+        "feedback": [
+            {
+                "card": "c",
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-27T08:00:00Z",
+                "overrideReason": {"userComment": comment},
+            }
+        ]
+    }
 
 
 def leaks(text: str, token: str) -> list[str]:
@@ -162,16 +171,7 @@ def test_in_process_logs_hold_no_sentinel(make_app, mint_token, fhir_stub, caplo
         ).status_code
         == 400
     )
-    fb = {
-        "feedback": [
-            {
-                "card": "c",
-                "outcome": "overridden",
-                "outcomeTimestamp": "2026-11-27T08:00:00Z",
-                "overrideReason": {"userComment": f"{PATIENT} ANC {LAB}"},
-            }
-        ]
-    }
+    fb = sentinel_feedback(f"{PATIENT} ANC {LAB}")
     assert (
         client.post(
             URL + "/feedback",
@@ -220,16 +220,7 @@ def test_server_process_output_holds_no_sentinel(serve_process, mint_token, fhir
             requests.post(url, json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=30).status_code
         )
     fb_url = url + "/feedback"
-    fb = {
-        "feedback": [
-            {
-                "card": "c",
-                "outcome": "overridden",
-                "outcomeTimestamp": "2026-11-27T08:00:00Z",
-                "overrideReason": {"userComment": f"{PATIENT} {LAB}"},
-            }
-        ]
-    }
+    fb = sentinel_feedback(f"{PATIENT} {LAB}")
     statuses.append(
         requests.post(
             fb_url, json=fb, headers={"Authorization": f"Bearer {mint_token(fb_url)}"}, timeout=10

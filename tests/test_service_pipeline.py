@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import uuid
 from typing import Any
@@ -11,31 +10,13 @@ import pytest
 import responses
 
 from tests.cds_service import SERVICE_ID, assert_valid, hook_request
+from tests.gather_support import fhir_authorization
 
 URL = f"/cds-services/{SERVICE_ID}"
 AUD = f"http://localhost{URL}"
 FHIR = "https://fhir.example.org/r4"
 ACCESS = "fhir-access-token-abc"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def _ready() -> bool:
-    needed = {
-        "cds.mappings": "load_mappings",
-        "cds.normalise": "build_facts",
-        "cds.engine": "evaluate_trial",
-        "cds.cards": "render_cards",
-        "cds.gather": "gather",
-    }
-    try:
-        return all(hasattr(importlib.import_module(m), n) for m, n in needed.items())
-    except ImportError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(
-    not _ready(), reason="the trial-matching pipeline modules are not written yet"
-)
 
 
 @pytest.fixture(scope="module")
@@ -105,13 +86,7 @@ def test_full_prefetch_makes_no_fhir_calls_and_cards_conform(app, mint_token):
         pid,
         prefetch=full_prefetch(pid),
         fhirServer=FHIR,
-        fhirAuthorization={
-            "access_token": ACCESS,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "user/*.read",
-            "subject": "nk",
-        },
+        fhirAuthorization=fhir_authorization(ACCESS, scope="user/*.read", subject="nk"),
     )
     first = post(app, body, mint_token)
     assert first.status_code == 200, first.get_data(as_text=True)
@@ -141,13 +116,7 @@ def test_missing_prefetch_is_fetched_from_fhir_server(app, mint_token, with_toke
     body = hook_request(pid, fhirServer=FHIR)
     body.pop("prefetch")
     if with_token:  # item 10
-        body["fhirAuthorization"] = {
-            "access_token": ACCESS,
-            "token_type": "Bearer",
-            "expires_in": 300,
-            "scope": "user/*.read",
-            "subject": "nk",
-        }
+        body["fhirAuthorization"] = fhir_authorization(ACCESS, scope="user/*.read", subject="nk")
     resp = post(app, body, mint_token)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert_valid("ServiceResponse", resp.get_json())

@@ -8,26 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cds.config import Config
-from cds.engine import evaluate_trial
-from cds.engine.context import NoMappings
-from cds.results import Result, TrialResult, Verdict
-from cds.trials import Trial, parse_trial
-from tests.facts_factory import allergy, birth_date_for, condition, drug, lab, make_facts, procedure
+from cds.results import Result, Verdict
+from cds.trials import Trial
+from tests.facts_factory import allergy, birth_date_for, condition, drug, lab, procedure
+from tests.trial_support import (
+    EVAL,
+    crit,
+    days_ago,
+    eligible_patient,
+    not_met_ids,
+    res,
+    run,
+    run_packaged,
+    trial_fixture,
+)
 
-TRIAL_FILE = Path(__file__).resolve().parent.parent / "cards" / "trials" / "NCT03619954.yaml"
-EVAL = dt.date(2026, 3, 1)
-
-
-@pytest.fixture(scope="module")
-def trial() -> Trial:
-    return parse_trial(yaml.safe_load(TRIAL_FILE.read_text(encoding="utf-8")), TRIAL_FILE.name)
+trial = trial_fixture("NCT03619954")
 
 
 def baseline_labs() -> dict[str, Any]:
@@ -43,8 +43,8 @@ def baseline_labs() -> dict[str, Any]:
         "crcl": 90,
         "tumor-size": 40,
         "spo2": 97,
-        "hiv": lab("hiv", coded="negative", on=EVAL - dt.timedelta(days=30)),
-        "hbsag": lab("hbsag", coded="negative", on=EVAL - dt.timedelta(days=30)),
+        "hiv": lab("hiv", coded="negative", on=days_ago(30)),
+        "hbsag": lab("hbsag", coded="negative", on=days_ago(30)),
     }
 
 
@@ -52,39 +52,15 @@ def target() -> Any:
     return condition("malignancy", display="ovarian cancer", onset="2024-02-10")
 
 
-def patient(*, labs: dict[str, Any] | None = None, drop: tuple[str, ...] = (), **kw: Any):
-    """The eligible 50-year-old woman with advanced ovarian cancer."""
-    merged = baseline_labs() | (labs or {})
-    for concept in drop:
-        merged.pop(concept, None)
-    kw.setdefault("age_years", 50)
-    kw.setdefault("sex", "female")
-    kw.setdefault("conditions", [target()])
-    return make_facts(kw.pop("evaluation_date", EVAL), labs=merged, **kw)
-
-
-def run(trial: Trial, facts) -> TrialResult:
-    return evaluate_trial(trial, facts, Config(), "test", mappings=NoMappings())
-
-
-def res(result: TrialResult) -> dict[str, Result]:
-    return {c.id: c.result for c in result.criteria}
-
-
-def crit(result: TrialResult, cid: str):
-    return next(c for c in result.criteria if c.id == cid)
-
-
-def not_met_ids(result: TrialResult) -> set[str]:
-    return {c.id for c in result.criteria if c.result == Result.NOT_MET}
+def patient(**changes: Any):
+    """The eligible 50-year-old woman with advanced ovarian cancer (changes: ``eligible_patient``)."""
+    return eligible_patient(
+        {"age_years": 50, "sex": "female", "conditions": [target()]}, baseline_labs(), **changes
+    )
 
 
 def with_target(*extra) -> list:
     return [target(), *extra]
-
-
-def days_ago(n: int) -> dt.date:
-    return EVAL - dt.timedelta(days=n)
 
 
 # ------------------------------------------------------------------------------------------- eligible
@@ -437,13 +413,6 @@ def test_no_heart_failure_needs_no_nyha_class(trial: Trial) -> None:
 
 
 # ------------------------------------------------------------------------------------------- packaged mappings
-
-
-def run_packaged(trial: Trial, facts) -> TrialResult:
-    """With the real mapping catalogue: groups without verified codes evaluate to review."""
-    from cds.mappings import load_mappings
-
-    return evaluate_trial(trial, facts, Config(), "test", mappings=load_mappings())
 
 
 def test_packaged_mappings_keep_the_eligible_patient_eligible(trial: Trial) -> None:

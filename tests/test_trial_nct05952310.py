@@ -8,27 +8,27 @@ are a stub so that results depend only on the trial file and the engine.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cds.config import Config
-from cds.engine import evaluate_trial
-from cds.engine.context import NoMappings
-from cds.results import Result, TrialResult, Verdict
-from cds.trials import Trial, parse_trial
-from tests.facts_factory import birth_date_for, condition, drug, lab, make_facts, research
+from cds.results import Result, Verdict
+from cds.trials import Trial
+from tests.facts_factory import birth_date_for, condition, drug, lab, research
+from tests.trial_support import (
+    EVAL,
+    crit,
+    eligible_patient,
+    not_met_ids,
+    res,
+    run,
+    run_packaged,
+    trial_fixture,
+)
 
-TRIAL_FILE = Path(__file__).resolve().parent.parent / "cards" / "trials" / "NCT05952310.yaml"
-EVAL = dt.date(2026, 3, 1)
 ORGAN = ("inc-03-organ-function", "exc-03-severe-organ-impairment")
 
-
-@pytest.fixture(scope="module")
-def trial() -> Trial:
-    return parse_trial(yaml.safe_load(TRIAL_FILE.read_text(encoding="utf-8")), TRIAL_FILE.name)
+trial = trial_fixture("NCT05952310")
 
 
 def baseline_labs() -> dict[str, Any]:
@@ -43,31 +43,14 @@ def baseline_labs() -> dict[str, Any]:
     }
 
 
-def patient(*, labs: dict[str, Any] | None = None, drop: tuple[str, ...] = (), **kw: Any):
+def patient(**changes: Any):
     """The eligible 10-year-old boy with sarcoma, with ``labs`` merged in and ``drop`` concepts removed."""
-    merged = baseline_labs() | (labs or {})
-    for concept in drop:
-        merged.pop(concept, None)
-    kw.setdefault("age_years", 10)
-    kw.setdefault("sex", "male")
-    kw.setdefault("conditions", [condition("soft-tissue-sarcoma", "sarcoma", "malignancy")])
-    return make_facts(EVAL, labs=merged, **kw)
-
-
-def run(trial: Trial, facts) -> TrialResult:
-    return evaluate_trial(trial, facts, Config(), "test", mappings=NoMappings())
-
-
-def res(result: TrialResult) -> dict[str, Result]:
-    return {c.id: c.result for c in result.criteria}
-
-
-def crit(result: TrialResult, cid: str):
-    return next(c for c in result.criteria if c.id == cid)
-
-
-def not_met_ids(result: TrialResult) -> set[str]:
-    return {c.id for c in result.criteria if c.result == Result.NOT_MET}
+    defaults = {
+        "age_years": 10,
+        "sex": "male",
+        "conditions": [condition("soft-tissue-sarcoma", "sarcoma", "malignancy")],
+    }
+    return eligible_patient(defaults, baseline_labs(), **changes)
 
 
 # ------------------------------------------------------------------------------------------- eligible
@@ -389,7 +372,4 @@ def test_deceased_patient_is_ineligible(trial: Trial) -> None:
 
 
 def test_packaged_mappings_keep_the_eligible_patient_eligible(trial: Trial) -> None:
-    from cds.mappings import load_mappings
-
-    facts = patient()
-    assert evaluate_trial(trial, facts, Config(), "test", mappings=load_mappings()).status == Verdict.ELIGIBLE
+    assert run_packaged(trial, patient()).status == Verdict.ELIGIBLE

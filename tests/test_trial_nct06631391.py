@@ -11,45 +11,41 @@ moved away from that baseline, so "fails only this criterion" is an exact compar
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cds.config import Config
-from cds.engine import evaluate_trial
-from cds.engine.context import NoMappings
 from cds.facts import PatientFacts
-from cds.results import Result, TrialResult, Verdict
-from cds.trials import parse_trial
-from tests.facts_factory import condition, drug, immunization, lab, make_facts, procedure, research
+from cds.results import Result, Verdict
+from tests.facts_factory import condition, drug, immunization, lab, procedure, research
+from tests.trial_support import (
+    EVAL,
+    NOT_MET,
+    UCB_LAB_FAILS,
+    UCB_LAB_LIMITS,
+    UCB_WAITS,
+    ended_drug,
+    ended_procedure,
+    ids,
+    load_trial,
+    run_packaged,
+    ucb_base_labs,
+    ucb_baseline,
+    undefined_names,
+)
+from tests.trial_support import crit as criterion
+from tests.trial_support import shifted as d
 
-ROOT = Path(__file__).resolve().parent.parent
-TRIAL = parse_trial(yaml.safe_load((ROOT / "cards/trials/NCT06631391.yaml").read_text(encoding="utf-8")))
-EVAL = dt.date(2026, 3, 1)
-CONFIG = Config()
-
-
-def d(days: int) -> dt.date:
-    """The evaluation date shifted by ``days``."""
-    return EVAL + dt.timedelta(days=days)
+TRIAL = load_trial("NCT06631391")
 
 
 def base_labs() -> dict[str, Any]:
-    return {
-        "anc": 1.5,
-        "platelets": 150,
-        "bilirubin-total": lab("bilirubin-total", 0.5, ref_high=1.0),
-        "creatinine": lab("creatinine", 0.4, ref_high=0.5),
-        "alt": lab("alt", 30, ref_high=40),
-        "ast": lab("ast", 30, ref_high=40),
+    return ucb_base_labs() | {
         "qtc": 420,
         "lvef": 65,
         "inr": 1.0,
         "pt": lab("pt", 12, ref_high=13),
         "aptt": lab("aptt", 30, ref_high=36),
-        "lansky": 80,
         "urine-protein-dipstick": lab("urine-protein-dipstick", coded="negative"),
         "hbsag": lab("hbsag", coded="negative"),
         "anti-hcv": lab("anti-hcv", coded="negative"),
@@ -61,53 +57,15 @@ def neuroblastoma(**kw: Any):
     return condition("neuroblastoma", "malignancy", display="Neuroblastoma", **kw)
 
 
-def patient(
-    *,
-    labs: dict[str, Any] | None = None,
-    conditions: tuple = (),
-    diagnosis: tuple | None = None,
-    drugs: tuple = (),
-    age_years: int | None = 8,
-    birth_date: Any = None,
-    sex: str | None = "male",
-    evaluation_date: dt.date = EVAL,
-    **kw: Any,
-) -> PatientFacts:
-    """The eligible baseline patient with changes: ``labs`` entries replace (``None`` removes) baseline labs;
-    ``conditions`` are added to the diagnosis (``diagnosis`` replaces it); ``drugs`` add to an old course of
-    chemotherapy."""
-    merged = base_labs()
-    for concept, value in (labs or {}).items():
-        if value is None:
-            merged.pop(concept, None)
-        else:
-            merged[concept] = value
-    return make_facts(
-        evaluation_date,
-        age_years=None if birth_date is not None else age_years,
-        birth_date=birth_date,
-        sex=sex,
-        labs=merged,
-        conditions=(*(diagnosis if diagnosis is not None else (neuroblastoma(),)), *conditions),
-        drugs=(drug("myelosuppressive-chemotherapy", end=d(-60), name="carboplatin"), *drugs),
-        **kw,
-    )
-
-
-def evaluate(facts: PatientFacts) -> TrialResult:
-    return evaluate_trial(TRIAL, facts, CONFIG, "test", mappings=NoMappings())
-
-
-BASELINE = {c.id: c for c in evaluate(patient()).criteria}
-
-
-def changes(result: TrialResult) -> dict[str, str]:
-    """Criteria whose result differs from the eligible baseline: id -> new result."""
-    return {c.id: c.result.value for c in result.criteria if c.result != BASELINE[c.id].result}
-
-
-def criterion(result: TrialResult, cid: str):
-    return next(c for c in result.criteria if c.id == cid)
+# the eligible baseline patient (see ``tests.trial_support.ucb_baseline``)
+UCB = ucb_baseline(
+    TRIAL,
+    {"age_years": 8, "sex": "male"},
+    base_labs,
+    neuroblastoma,
+    lambda: drug("myelosuppressive-chemotherapy", end=d(-60), name="carboplatin"),
+)
+patient, evaluate, changes = UCB.patient, UCB.evaluate, UCB.changes
 
 
 # ------------------------------------------------------------------------------------------------ baseline
@@ -145,9 +103,9 @@ def test_every_seed_criterion_has_a_definition() -> None:
 
 # --------------------------------------------------------------------------- one criterion fails, alone
 
-NOT_MET = "not-met"
 FAILS_ALONE = [
     # label, patient changes, expected changes, clears on
+    *((label, change, expected, None) for label, change, expected in UCB_LAB_FAILS),
     (
         "age-19",
         dict(age_years=19, labs={"karnofsky": 80}),
@@ -161,41 +119,6 @@ FAILS_ALONE = [
         "nb-in-remission",
         dict(diagnosis=(neuroblastoma(status="remission", abatement=d(-100)),)),
         {"inc-04-diagnosis": NOT_MET},
-        None,
-    ),
-    ("anc-0.99", dict(labs={"anc": 0.99}), {"inc-12a-anc": NOT_MET}, None),
-    ("anc-0.7-no-marrow", dict(labs={"anc": 0.7}), {"inc-12a-anc": NOT_MET}, None),
-    (
-        "anc-0.49-marrow",
-        dict(labs={"anc": 0.49}, conditions=(condition("bone-marrow-involvement"),)),
-        {"inc-12a-anc": NOT_MET},
-        None,
-    ),
-    ("plt-74", dict(labs={"platelets": 74}), {"inc-12b-platelets": NOT_MET}, None),
-    (
-        "plt-19-marrow",
-        dict(labs={"platelets": 19}, conditions=(condition("bone-marrow-involvement"),)),
-        {"inc-12b-platelets": NOT_MET},
-        None,
-    ),
-    (
-        "bilirubin-1.51",
-        dict(labs={"bilirubin-total": lab("bilirubin-total", 1.51, ref_high=1.0)}),
-        {"inc-12c-bilirubin": NOT_MET},
-        None,
-    ),
-    (
-        "creatinine-0.76",
-        dict(labs={"creatinine": lab("creatinine", 0.76, ref_high=0.5)}),
-        {"inc-12d-creatinine": NOT_MET},
-        None,
-    ),
-    ("alt-121", dict(labs={"alt": lab("alt", 121, ref_high=40)}), {"inc-12e-alt-ast": NOT_MET}, None),
-    ("ast-121", dict(labs={"ast": lab("ast", 121, ref_high=40)}), {"inc-12e-alt-ast": NOT_MET}, None),
-    (
-        "alt-201-liver-mets",
-        dict(labs={"alt": lab("alt", 201, ref_high=40)}, conditions=(condition("liver-metastasis"),)),
-        {"inc-12e-alt-ast": NOT_MET},
         None,
     ),
     ("gvhd", dict(conditions=(condition("gvhd"),)), {"inc-11-stem-cell-infusion": NOT_MET}, None),
@@ -351,7 +274,7 @@ FAILS_ALONE = [
 ]
 
 
-@pytest.mark.parametrize("label,change,expected,clears", FAILS_ALONE, ids=[c[0] for c in FAILS_ALONE])
+@pytest.mark.parametrize("label,change,expected,clears", FAILS_ALONE, ids=ids(FAILS_ALONE))
 def test_fails_only_this_criterion(label: str, change: dict, expected: dict, clears: dt.date | None) -> None:
     result = evaluate(patient(**change))
     assert changes(result) == expected
@@ -367,6 +290,7 @@ def test_fails_only_this_criterion(label: str, change: dict, expected: dict, cle
 
 ADULT = {"inc-13b-guardian-consent": "not-applicable"}  # guardian consent applies to minors only
 ON_THRESHOLD = [
+    *UCB_LAB_LIMITS,
     ("age-18-today", dict(birth_date=dt.date(2008, 3, 1), age_years=None, labs={"karnofsky": 50}), ADULT),
     (
         "age-day-before-19",
@@ -381,23 +305,7 @@ ON_THRESHOLD = [
         dict(birth_date=dt.date(2010, 3, 2), age_years=None, labs={"lansky": 50}),
         {},
     ),
-    ("anc-1.0", dict(labs={"anc": 1.0}), {}),
-    ("anc-0.5-marrow", dict(labs={"anc": 0.5}, conditions=(condition("bone-marrow-involvement"),)), {}),
-    ("plt-75", dict(labs={"platelets": 75}), {}),
-    ("plt-20-marrow", dict(labs={"platelets": 20}, conditions=(condition("bone-marrow-involvement"),)), {}),
-    ("bilirubin-1.5", dict(labs={"bilirubin-total": lab("bilirubin-total", 1.5, ref_high=1.0)}), {}),
-    ("creatinine-0.75", dict(labs={"creatinine": lab("creatinine", 0.75, ref_high=0.5)}), {}),
     ("creatinine-1.05-uln-0.7", dict(labs={"creatinine": lab("creatinine", 1.05, ref_high=0.7)}), {}),
-    (
-        "alt-ast-120",
-        dict(labs={"alt": lab("alt", 120, ref_high=40), "ast": lab("ast", 120, ref_high=40)}),
-        {},
-    ),
-    (
-        "alt-200-liver-mets",
-        dict(labs={"alt": lab("alt", 200, ref_high=40)}, conditions=(condition("liver-metastasis"),)),
-        {},
-    ),
     ("qtc-449-male", dict(labs={"qtc": 449}), {}),
     ("qtc-469-female", dict(sex="female", labs={"qtc": 469}), {}),
     (
@@ -476,7 +384,7 @@ ON_THRESHOLD = [
 ]
 
 
-@pytest.mark.parametrize("label,change,expected", ON_THRESHOLD, ids=[c[0] for c in ON_THRESHOLD])
+@pytest.mark.parametrize("label,change,expected", ON_THRESHOLD, ids=ids(ON_THRESHOLD))
 def test_on_the_threshold_is_allowed(label: str, change: dict, expected: dict) -> None:
     result = evaluate(patient(**change))
     assert changes(result) == expected
@@ -495,107 +403,35 @@ def test_qtc_between_the_sex_limits_depends_on_sex() -> None:
 
 WAITS = [
     # label, criterion, days N, exposure on a given day -> patient changes
-    (
-        "chemo",
-        "inc-07-chemo-washout",
-        21,
-        lambda day: dict(drugs=(drug("myelosuppressive-chemotherapy", end=day),)),
-    ),
+    *UCB_WAITS,
     (
         "nitrosourea",
         "inc-07-chemo-washout",
         42,
-        lambda day: dict(
-            drugs=(drug("myelosuppressive-chemotherapy", "nitrosourea", end=day, name="lomustine"),)
-        ),
-    ),
-    (
-        "investigational",
-        "inc-08-other-anticancer-washout",
-        28,
-        lambda day: dict(drugs=(drug("investigational", end=day),)),
+        ended_drug("myelosuppressive-chemotherapy", "nitrosourea", name="lomustine"),
     ),
     (
         "gd2-antibody",
         "inc-08-other-anticancer-washout",
         28,
-        lambda day: dict(
-            drugs=(
-                drug("gd2-antibody", "anticancer-other", "immunotherapy", end=day, name="dinutuximab beta"),
-            )
-        ),
+        ended_drug("gd2-antibody", "anticancer-other", "immunotherapy", name="dinutuximab beta"),
     ),
     (
         "isotretinoin",
         "inc-08-other-anticancer-washout",
         28,
-        lambda day: dict(drugs=(drug("anticancer-other", end=day, name="isotretinoin"),)),
+        ended_drug("anticancer-other", name="isotretinoin"),
     ),
-    (
-        "checkpoint-inhibitor",
-        "inc-08-other-anticancer-washout",
-        28,
-        lambda day: dict(drugs=(drug("checkpoint-inhibitor", end=day),)),
-    ),
-    (
-        "growth-factor-long",
-        "inc-09-growth-factor-washout",
-        14,
-        lambda day: dict(drugs=(drug("growth-factor-long", end=day),)),
-    ),
-    (
-        "growth-factor-short",
-        "inc-09-growth-factor-washout",
-        3,
-        lambda day: dict(drugs=(drug("growth-factor-short", end=day),)),
-    ),
-    (
-        "palliative-rt",
-        "inc-10-radiotherapy-washout",
-        14,
-        lambda day: dict(
-            procedures=(procedure("radiotherapy", "radiotherapy-palliative", end=day, intent="palliative"),)
-        ),
-    ),
-    (
-        "rt-intent-unknown",
-        "inc-10-radiotherapy-washout",
-        42,
-        lambda day: dict(procedures=(procedure("radiotherapy", "radiotherapy-intent-unknown", end=day),)),
-    ),
+    ("checkpoint-inhibitor", "inc-08-other-anticancer-washout", 28, ended_drug("checkpoint-inhibitor")),
     (
         "rt-non-palliative",
         "inc-10-radiotherapy-washout",
         42,
-        lambda day: dict(
-            procedures=(procedure("radiotherapy", "radiotherapy-non-palliative", end=day, intent="curative"),)
-        ),
+        ended_procedure("radiotherapy", "radiotherapy-non-palliative", intent="curative"),
     ),
-    (
-        "tbi",
-        "inc-10-radiotherapy-washout",
-        42,
-        lambda day: dict(procedures=(procedure("radiotherapy", "tbi", end=day),)),
-    ),
-    (
-        "mibg-procedure",
-        "inc-10-radiotherapy-washout",
-        42,
-        lambda day: dict(procedures=(procedure("mibg-therapy", end=day),)),
-    ),
-    ("mibg-drug", "inc-10-radiotherapy-washout", 42, lambda day: dict(drugs=(drug("mibg-131i", end=day),))),
-    (
-        "stem-cell-infusion",
-        "inc-11-stem-cell-infusion",
-        56,
-        lambda day: dict(procedures=(procedure("hsct", "hsct-autologous", end=day),)),
-    ),
-    (
-        "major-surgery",
-        "exc-08-recent-surgery-trauma",
-        28,
-        lambda day: dict(procedures=(procedure("major-surgery", end=day),)),
-    ),
+    ("mibg-procedure", "inc-10-radiotherapy-washout", 42, ended_procedure("mibg-therapy")),
+    ("stem-cell-infusion", "inc-11-stem-cell-infusion", 56, ended_procedure("hsct", "hsct-autologous")),
+    ("major-surgery", "exc-08-recent-surgery-trauma", 28, ended_procedure("major-surgery")),
     (
         "other-study",
         "exc-15-other-trial",
@@ -608,12 +444,12 @@ WAITS = [
         "steroid",
         "exc-16-steroids-immunosuppression",
         14,
-        lambda day: dict(drugs=(drug("corticosteroid-systemic", end=day, name="dexamethasone"),)),
+        ended_drug("corticosteroid-systemic", name="dexamethasone"),
     ),
 ]
 
 
-@pytest.mark.parametrize("label,cid,days,make", WAITS, ids=[w[0] for w in WAITS])
+@pytest.mark.parametrize("label,cid,days,make", WAITS, ids=ids(WAITS))
 def test_waiting_period_edges(label: str, cid: str, days: int, make) -> None:
     exposure_day = d(-(days - 1))  # evaluation date is exposure + N - 1: still waiting, clears tomorrow
     waiting = evaluate(patient(**make(exposure_day)))
@@ -665,7 +501,7 @@ CALENDAR_WAITS = [
 ]
 
 
-@pytest.mark.parametrize("label,cid,group,within,over", CALENDAR_WAITS, ids=[w[0] for w in CALENDAR_WAITS])
+@pytest.mark.parametrize("label,cid,group,within,over", CALENDAR_WAITS, ids=ids(CALENDAR_WAITS))
 def test_condition_period_edges(label: str, cid: str, group: str, within: dt.date, over: dt.date) -> None:
     def event(day: dt.date) -> PatientFacts:
         return patient(conditions=(condition(group, status="resolved", onset=day, abatement=day),))
@@ -782,7 +618,7 @@ REVIEW_WHEN_RECORDED = [
 ]
 
 
-@pytest.mark.parametrize("label,change,cid", REVIEW_WHEN_RECORDED, ids=[r[0] for r in REVIEW_WHEN_RECORDED])
+@pytest.mark.parametrize("label,change,cid", REVIEW_WHEN_RECORDED, ids=ids(REVIEW_WHEN_RECORDED))
 def test_recorded_condition_needs_review_not_exclusion(label: str, change: dict, cid: str) -> None:
     result = evaluate(patient(**change))
     assert changes(result) == {cid: "review"}
@@ -850,7 +686,7 @@ UNKNOWN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("label,change,expected", UNKNOWN_CASES, ids=[u[0] for u in UNKNOWN_CASES])
+@pytest.mark.parametrize("label,change,expected", UNKNOWN_CASES, ids=ids(UNKNOWN_CASES))
 def test_missing_or_stale_data_is_unknown_never_not_met(label: str, change: dict, expected: set[str]) -> None:
     result = evaluate(patient(**change))
     moved = changes(result)
@@ -923,55 +759,22 @@ def test_guardian_consent_is_not_applicable_at_18() -> None:
 # ------------------------------------------------------------------------------- with the real mappings
 
 
-def packaged_mappings():
-    return pytest.importorskip("cds.mappings").load_mappings()
-
-
-def rule_names(rule: Any) -> set[tuple[str, str]]:
-    """(mapping kind, name) of every concept, group and class a rule names."""
-    fields = {
-        "groups": "condition",
-        "except": "condition",
-        "drugClasses": "drug",
-        "procedureGroups": "procedure",
-        "vaccineGroups": "vaccine",
-        "bodySites": "bodysite",
-    }
-    out: set[tuple[str, str]] = set()
-    if isinstance(rule, dict):
-        if rule.get("kind") in ("lab", "coded"):
-            out.add((rule["kind"], rule["concept"]))
-        for key, kind in fields.items():
-            out |= {(kind, name) for name in rule.get(key, ())}
-        for value in rule.values():
-            out |= rule_names(value)
-    elif isinstance(rule, list):
-        for value in rule:
-            out |= rule_names(value)
-    return out
-
-
 def test_every_name_is_defined_by_the_mappings() -> None:
-    mappings = packaged_mappings()
-    names = set().union(*(rule_names(c.rule) | rule_names(c.applies_when) for c in TRIAL.criteria))
-    names |= {("condition", g) for g in TRIAL.conditions}
-    assert names
-    assert sorted(n for n in names if not mappings.defines(*n)) == []
+    assert undefined_names(TRIAL) == []
 
 
 def test_with_the_packaged_mappings_unmapped_names_give_review_not_failure() -> None:
-    result = evaluate_trial(TRIAL, patient(), CONFIG, "test", mappings=packaged_mappings())
+    result = run_packaged(TRIAL, patient())
     assert result.status == Verdict.ELIGIBLE
     assert {c.result for c in result.criteria} <= {Result.MET, Result.REVIEW, Result.NOT_APPLICABLE}
 
 
 def test_with_the_packaged_mappings_mapped_waiting_periods_still_decide() -> None:
-    mappings = packaged_mappings()
     facts = patient(
         procedures=(procedure("radiotherapy", "radiotherapy-intent-unknown", end=d(-20)),),
         drugs=(drug("anticancer-other", end=d(-10), name="isotretinoin"),),
     )
-    result = evaluate_trial(TRIAL, facts, CONFIG, "test", mappings=mappings)
+    result = run_packaged(TRIAL, facts)
     assert criterion(result, "inc-10-radiotherapy-washout").clears_on == d(22)
     assert criterion(result, "inc-08-other-anticancer-washout").clears_on == d(18)
     assert (result.status, result.eligible_from) == (Verdict.NOT_YET_ELIGIBLE, d(22))

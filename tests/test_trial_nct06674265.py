@@ -7,21 +7,25 @@ the oxygen line, the organ-toxicity grades) are encoded by their evident intent 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cds.config import Config
-from cds.engine import evaluate_trial
-from cds.engine.context import NoMappings
-from cds.results import Result, TrialResult, Verdict
-from cds.trials import Trial, parse_trial
-from tests.facts_factory import birth_date_for, condition, drug, lab, make_facts, research
+from cds.results import Result, Verdict
+from cds.trials import Trial
+from tests.facts_factory import birth_date_for, condition, drug, lab, research
+from tests.trial_support import (
+    EVAL,
+    crit,
+    days_ago,
+    eligible_patient,
+    not_met_ids,
+    res,
+    run,
+    run_packaged,
+    trial_fixture,
+)
 
-TRIAL_FILE = Path(__file__).resolve().parent.parent / "cards" / "trials" / "NCT06674265.yaml"
-EVAL = dt.date(2026, 3, 1)
 CURATED = {
     "exc-04c-chronic-oxygen",
     "exc-04d-spo2",
@@ -29,10 +33,7 @@ CURATED = {
     "exc-13-organ-toxicity",
 }
 
-
-@pytest.fixture(scope="module")
-def trial() -> Trial:
-    return parse_trial(yaml.safe_load(TRIAL_FILE.read_text(encoding="utf-8")), TRIAL_FILE.name)
+trial = trial_fixture("NCT06674265")
 
 
 def baseline_labs() -> dict[str, Any]:
@@ -46,36 +47,15 @@ def baseline_labs() -> dict[str, Any]:
         "alt": lab("alt", 25, ref_high=40),
         "ast": lab("ast", 30, ref_high=50),
         "creatinine": lab("creatinine", 0.4, ref_high=0.6),
-        "hiv": lab("hiv", coded="negative", on=EVAL - dt.timedelta(days=20)),
+        "hiv": lab("hiv", coded="negative", on=days_ago(20)),
         "body-weight": 25,
     }
 
 
-def patient(*, labs: dict[str, Any] | None = None, drop: tuple[str, ...] = (), **kw: Any):
+def patient(**changes: Any):
     """The eligible 8-year-old boy with refractory neuroblastoma."""
-    merged = baseline_labs() | (labs or {})
-    for concept in drop:
-        merged.pop(concept, None)
-    kw.setdefault("age_years", 8)
-    kw.setdefault("sex", "male")
-    kw.setdefault("conditions", [condition("neuroblastoma", "malignancy")])
-    return make_facts(EVAL, labs=merged, **kw)
-
-
-def run(trial: Trial, facts) -> TrialResult:
-    return evaluate_trial(trial, facts, Config(), "test", mappings=NoMappings())
-
-
-def res(result: TrialResult) -> dict[str, Result]:
-    return {c.id: c.result for c in result.criteria}
-
-
-def crit(result: TrialResult, cid: str):
-    return next(c for c in result.criteria if c.id == cid)
-
-
-def not_met_ids(result: TrialResult) -> set[str]:
-    return {c.id for c in result.criteria if c.result == Result.NOT_MET}
+    defaults = {"age_years": 8, "sex": "male", "conditions": [condition("neuroblastoma", "malignancy")]}
+    return eligible_patient(defaults, baseline_labs(), **changes)
 
 
 def with_nb(*extra) -> list:
@@ -415,7 +395,4 @@ def test_missing_hiv_serology_is_unknown(trial: Trial) -> None:
 
 
 def test_packaged_mappings_keep_the_eligible_patient_eligible(trial: Trial) -> None:
-    from cds.mappings import load_mappings
-
-    facts = patient()
-    assert evaluate_trial(trial, facts, Config(), "test", mappings=load_mappings()).status == Verdict.ELIGIBLE
+    assert run_packaged(trial, patient()).status == Verdict.ELIGIBLE

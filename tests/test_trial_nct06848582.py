@@ -11,89 +11,47 @@ from one patient who meets every computable criterion and changes one thing.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from cds.config import Config
-from cds.engine import evaluate_trial
-from cds.engine.context import NoMappings
 from cds.engine.verdict import INCOMPLETE_NOTE
-from cds.facts import PatientFacts
-from cds.results import Result, TrialResult, Verdict
-from cds.trials import parse_trial
-from tests.facts_factory import condition, drug, lab, make_facts, procedure
+from cds.results import Result, Verdict
+from tests.facts_factory import condition, drug, lab, procedure
+from tests.trial_support import (
+    EVAL,
+    NOT_MET,
+    UCB_LAB_FAILS,
+    UCB_LAB_LIMITS,
+    UCB_WAITS,
+    ended_drug,
+    ended_procedure,
+    ids,
+    load_trial,
+    run_packaged,
+    ucb_base_labs,
+    ucb_baseline,
+    undefined_names,
+)
+from tests.trial_support import crit as criterion
+from tests.trial_support import shifted as d
 
-ROOT = Path(__file__).resolve().parent.parent
-TRIAL = parse_trial(yaml.safe_load((ROOT / "cards/trials/NCT06848582.yaml").read_text(encoding="utf-8")))
-EVAL = dt.date(2026, 3, 1)
-CONFIG = Config()
-NOT_MET = "not-met"
-
-
-def d(days: int) -> dt.date:
-    return EVAL + dt.timedelta(days=days)
-
-
-def base_labs() -> dict[str, Any]:
-    return {
-        "anc": 1.5,
-        "platelets": 150,
-        "bilirubin-total": lab("bilirubin-total", 0.5, ref_high=1.0),
-        "creatinine": lab("creatinine", 0.4, ref_high=0.5),
-        "alt": lab("alt", 30, ref_high=40),
-        "ast": lab("ast", 30, ref_high=40),
-        "lansky": 80,
-    }
+TRIAL = load_trial("NCT06848582")
 
 
 def sarcoma(**kw: Any):
     return condition("soft-tissue-sarcoma", "sarcoma", "malignancy", display="Rhabdomyosarcoma", **kw)
 
 
-def patient(
-    *,
-    labs: dict[str, Any] | None = None,
-    conditions: tuple = (),
-    diagnosis: tuple | None = None,
-    drugs: tuple = (),
-    age_years: int | None = 10,
-    birth_date: Any = None,
-    **kw: Any,
-) -> PatientFacts:
-    merged = base_labs()
-    for concept, value in (labs or {}).items():
-        if value is None:
-            merged.pop(concept, None)
-        else:
-            merged[concept] = value
-    return make_facts(
-        EVAL,
-        age_years=None if birth_date is not None else age_years,
-        birth_date=birth_date,
-        sex="female",
-        labs=merged,
-        conditions=(*(diagnosis if diagnosis is not None else (sarcoma(),)), *conditions),
-        drugs=(drug("myelosuppressive-chemotherapy", end=d(-45), name="ifosfamide"), *drugs),
-        **kw,
-    )
-
-
-def evaluate(facts: PatientFacts) -> TrialResult:
-    return evaluate_trial(TRIAL, facts, CONFIG, "test", mappings=NoMappings())
-
-
-BASELINE = {c.id: c for c in evaluate(patient()).criteria}
-
-
-def changes(result: TrialResult) -> dict[str, str]:
-    return {c.id: c.result.value for c in result.criteria if c.result != BASELINE[c.id].result}
-
-
-def criterion(result: TrialResult, cid: str):
-    return next(c for c in result.criteria if c.id == cid)
+# the eligible baseline patient (see ``tests.trial_support.ucb_baseline``)
+UCB = ucb_baseline(
+    TRIAL,
+    {"age_years": 10, "sex": "female"},
+    ucb_base_labs,
+    sarcoma,
+    lambda: drug("myelosuppressive-chemotherapy", end=d(-45), name="ifosfamide"),
+)
+patient, evaluate, changes = UCB.patient, UCB.evaluate, UCB.changes
 
 
 # ------------------------------------------------------------------------------------------------ baseline
@@ -127,6 +85,7 @@ def test_definition_holds_inclusion_lines_only() -> None:
 # --------------------------------------------------------------------------- one criterion fails, alone
 
 FAILS_ALONE = [
+    *UCB_LAB_FAILS,
     (
         "age-19",
         dict(age_years=19, labs={"karnofsky": 80}),
@@ -144,39 +103,11 @@ FAILS_ALONE = [
         dict(diagnosis=(condition("bone-sarcoma", "sarcoma", "malignancy"),)),
         {"inc-04-diagnosis": NOT_MET},
     ),
-    ("anc-0.99", dict(labs={"anc": 0.99}), {"inc-12a-anc": NOT_MET}),
-    (
-        "anc-0.49-marrow",
-        dict(labs={"anc": 0.49}, conditions=(condition("bone-marrow-involvement"),)),
-        {"inc-12a-anc": NOT_MET},
-    ),
-    ("plt-74", dict(labs={"platelets": 74}), {"inc-12b-platelets": NOT_MET}),
-    (
-        "plt-19-marrow",
-        dict(labs={"platelets": 19}, conditions=(condition("bone-marrow-involvement"),)),
-        {"inc-12b-platelets": NOT_MET},
-    ),
-    (
-        "bilirubin-1.51",
-        dict(labs={"bilirubin-total": lab("bilirubin-total", 1.51, ref_high=1.0)}),
-        {"inc-12c-bilirubin": NOT_MET},
-    ),
-    (
-        "creatinine-0.76",
-        dict(labs={"creatinine": lab("creatinine", 0.76, ref_high=0.5)}),
-        {"inc-12d-creatinine": NOT_MET},
-    ),
-    ("alt-121", dict(labs={"alt": lab("alt", 121, ref_high=40)}), {"inc-12e-alt-ast": NOT_MET}),
-    (
-        "ast-201-liver-mets",
-        dict(labs={"ast": lab("ast", 201, ref_high=40)}, conditions=(condition("liver-metastasis"),)),
-        {"inc-12e-alt-ast": NOT_MET},
-    ),
     ("gvhd", dict(conditions=(condition("gvhd"),)), {"inc-11-stem-cell-transplant": NOT_MET}),
 ]
 
 
-@pytest.mark.parametrize("label,change,expected", FAILS_ALONE, ids=[c[0] for c in FAILS_ALONE])
+@pytest.mark.parametrize("label,change,expected", FAILS_ALONE, ids=ids(FAILS_ALONE))
 def test_fails_only_this_criterion(label: str, change: dict, expected: dict) -> None:
     result = evaluate(patient(**change))
     assert changes(result) == expected
@@ -187,26 +118,11 @@ ON_THRESHOLD = [
     ("age-18", dict(age_years=18, labs={"karnofsky": 50}), {"inc-13b-guardian-consent": "not-applicable"}),
     ("newborn", dict(birth_date=EVAL, age_years=None), {}),  # no minimum age in the text or the registry
     ("lansky-50", dict(labs={"lansky": 50}), {}),
-    ("anc-1.0", dict(labs={"anc": 1.0}), {}),
-    ("anc-0.5-marrow", dict(labs={"anc": 0.5}, conditions=(condition("bone-marrow-involvement"),)), {}),
-    ("plt-75", dict(labs={"platelets": 75}), {}),
-    ("plt-20-marrow", dict(labs={"platelets": 20}, conditions=(condition("bone-marrow-involvement"),)), {}),
-    ("bilirubin-1.5", dict(labs={"bilirubin-total": lab("bilirubin-total", 1.5, ref_high=1.0)}), {}),
-    ("creatinine-0.75", dict(labs={"creatinine": lab("creatinine", 0.75, ref_high=0.5)}), {}),
-    (
-        "alt-ast-120",
-        dict(labs={"alt": lab("alt", 120, ref_high=40), "ast": lab("ast", 120, ref_high=40)}),
-        {},
-    ),
-    (
-        "ast-200-liver-mets",
-        dict(labs={"ast": lab("ast", 200, ref_high=40)}, conditions=(condition("liver-metastasis"),)),
-        {},
-    ),
+    *UCB_LAB_LIMITS,
 ]
 
 
-@pytest.mark.parametrize("label,change,expected", ON_THRESHOLD, ids=[c[0] for c in ON_THRESHOLD])
+@pytest.mark.parametrize("label,change,expected", ON_THRESHOLD, ids=ids(ON_THRESHOLD))
 def test_on_the_threshold_is_allowed(label: str, change: dict, expected: dict) -> None:
     result = evaluate(patient(**change))
     assert changes(result) == expected
@@ -214,68 +130,14 @@ def test_on_the_threshold_is_allowed(label: str, change: dict, expected: dict) -
 
 
 WAITS = [
-    (
-        "chemo",
-        "inc-07-chemo-washout",
-        21,
-        lambda day: dict(drugs=(drug("myelosuppressive-chemotherapy", end=day),)),
-    ),
-    ("nitrosourea", "inc-07-chemo-washout", 42, lambda day: dict(drugs=(drug("nitrosourea", end=day),))),
-    (
-        "investigational",
-        "inc-08-other-anticancer-washout",
-        28,
-        lambda day: dict(drugs=(drug("investigational", end=day),)),
-    ),
-    (
-        "gd2-antibody",
-        "inc-08-other-anticancer-washout",
-        28,
-        lambda day: dict(drugs=(drug("gd2-antibody", end=day),)),
-    ),
-    (
-        "growth-factor-long",
-        "inc-09-growth-factor-washout",
-        14,
-        lambda day: dict(drugs=(drug("growth-factor-long", end=day),)),
-    ),
-    (
-        "growth-factor-short",
-        "inc-09-growth-factor-washout",
-        3,
-        lambda day: dict(drugs=(drug("growth-factor-short", end=day),)),
-    ),
-    (
-        "palliative-rt",
-        "inc-10-radiotherapy-washout",
-        14,
-        lambda day: dict(
-            procedures=(procedure("radiotherapy", "radiotherapy-palliative", end=day, intent="palliative"),)
-        ),
-    ),
-    (
-        "rt-intent-unknown",
-        "inc-10-radiotherapy-washout",
-        42,
-        lambda day: dict(procedures=(procedure("radiotherapy", "radiotherapy-intent-unknown", end=day),)),
-    ),
-    (
-        "tbi",
-        "inc-10-radiotherapy-washout",
-        42,
-        lambda day: dict(procedures=(procedure("radiotherapy", "tbi", end=day),)),
-    ),
-    ("mibg", "inc-10-radiotherapy-washout", 42, lambda day: dict(drugs=(drug("mibg-131i", end=day),))),
-    (
-        "stem-cell-transplant",
-        "inc-11-stem-cell-transplant",
-        56,
-        lambda day: dict(procedures=(procedure("hsct", "hsct-allogeneic", end=day),)),
-    ),
+    *UCB_WAITS,
+    ("nitrosourea", "inc-07-chemo-washout", 42, ended_drug("nitrosourea")),
+    ("gd2-antibody", "inc-08-other-anticancer-washout", 28, ended_drug("gd2-antibody")),
+    ("stem-cell-transplant", "inc-11-stem-cell-transplant", 56, ended_procedure("hsct", "hsct-allogeneic")),
 ]
 
 
-@pytest.mark.parametrize("label,cid,days,make", WAITS, ids=[w[0] for w in WAITS])
+@pytest.mark.parametrize("label,cid,days,make", WAITS, ids=ids(WAITS))
 def test_waiting_period_edges(label: str, cid: str, days: int, make) -> None:
     exposure_day = d(-(days - 1))
     waiting = evaluate(patient(**make(exposure_day)))
@@ -334,7 +196,7 @@ UNKNOWN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("label,change,expected", UNKNOWN_CASES, ids=[u[0] for u in UNKNOWN_CASES])
+@pytest.mark.parametrize("label,change,expected", UNKNOWN_CASES, ids=ids(UNKNOWN_CASES))
 def test_missing_or_stale_data_is_unknown_never_not_met(label: str, change: dict, expected: set[str]) -> None:
     result = evaluate(patient(**change))
     moved = changes(result)
@@ -355,37 +217,15 @@ def test_refuted_diagnosis_does_not_count() -> None:
 
 
 def test_every_name_is_defined_by_the_mappings() -> None:
-    mappings = pytest.importorskip("cds.mappings").load_mappings()
-    names: set[tuple[str, str]] = {("condition", g) for g in TRIAL.conditions}
-
-    def walk(rule: Any) -> None:
-        if isinstance(rule, dict):
-            if rule.get("kind") in ("lab", "coded"):
-                names.add((rule["kind"], rule["concept"]))
-            for key, kind in (
-                ("groups", "condition"),
-                ("drugClasses", "drug"),
-                ("procedureGroups", "procedure"),
-            ):
-                names.update((kind, n) for n in rule.get(key, ()))
-            for value in rule.values():
-                walk(value)
-        elif isinstance(rule, list):
-            for value in rule:
-                walk(value)
-
-    for c in TRIAL.criteria:
-        walk(c.rule)
-    assert sorted(n for n in names if not mappings.defines(*n)) == []
+    assert undefined_names(TRIAL) == []
 
 
 def test_with_the_packaged_mappings_a_mapped_wait_still_decides() -> None:
-    mappings = pytest.importorskip("cds.mappings").load_mappings()
     facts = patient(
         procedures=(procedure("radiotherapy", "radiotherapy-palliative", end=d(-10), intent="palliative"),)
     )
-    result = evaluate_trial(TRIAL, facts, CONFIG, "test", mappings=mappings)
+    result = run_packaged(TRIAL, facts)
     assert (result.status, result.eligible_from) == (Verdict.NOT_YET_ELIGIBLE, d(4))
-    baseline = evaluate_trial(TRIAL, patient(), CONFIG, "test", mappings=mappings)
+    baseline = run_packaged(TRIAL, patient())
     assert baseline.status == Verdict.POSSIBLY_ELIGIBLE
     assert {c.result for c in baseline.criteria} <= {Result.MET, Result.REVIEW, Result.NOT_APPLICABLE}

@@ -55,6 +55,11 @@ def criterion(result: TrialResult, cid: str) -> Any:
     return next(c for c in result.criteria if c.id == cid)
 
 
+def icd10(p: PatientBuilder, code: str, display: str, onset_days_ago: int) -> PatientBuilder:
+    """An ICD-10-CM coded Condition, the way many EHRs record a diagnosis."""
+    return p.condition(system=ICD10CM, code=code, display=display, onset_days_ago=onset_days_ago)
+
+
 # ---- realistic work-ups -------------------------------------------------------------------------------------
 
 
@@ -102,9 +107,7 @@ def nb_child(pid: str, *, icd_only: bool = False, age: int = 5) -> PatientBuilde
 def adult_patient(pid: str) -> PatientBuilder:
     """52-year-old woman with ovarian cancer after several lines, adult work-up (ECOG, C-G clearance inputs)."""
     p = PatientBuilder(pid, TODAY, age=(52, 20), sex="female")
-    p.condition(
-        system=ICD10CM, code="C56.9", display="Malignant neoplasm of unspecified ovary", onset_days_ago=900
-    )
+    icd10(p, "C56.9", "Malignant neoplasm of unspecified ovary", 900)
     p.lab("anc", 2.8, "10*3/uL", unit_text="K/uL", low=1.5, high=8.0, days_ago=3)
     p.lab("wbc", 5.1, "10*3/uL", unit_text="K/uL", low=4.0, high=11.0, days_ago=3)
     p.lab("platelets", 190, "10*3/uL", unit_text="K/uL", low=150, high=450, days_ago=3)
@@ -144,9 +147,7 @@ def test_icd10_site_coded_neuroblastoma_is_reviewed_not_rejected(catalogue):
 def test_site_code_explained_by_a_recorded_sarcoma_is_not_neuroblastoma(catalogue):
     """C48.0 (retroperitoneum) with a recorded sarcoma: not a neuroblastoma candidate (both trials)."""
     p = PatientBuilder("rev-rp-sarcoma", TODAY, age=(9, 10), sex="male")
-    p.condition(
-        system=ICD10CM, code="C48.0", display="Malignant neoplasm of retroperitoneum", onset_days_ago=300
-    )
+    icd10(p, "C48.0", "Malignant neoplasm of retroperitoneum", 300)
     p.condition("soft-tissue-sarcoma", onset_days_ago=300)
     results = evaluate(child_workup(p), catalogue)
     assert criterion(results[NB_CN], "inc-04-diagnosis").result == Result.NOT_MET
@@ -156,9 +157,7 @@ def test_site_code_explained_by_a_recorded_sarcoma_is_not_neuroblastoma(catalogu
 
 def test_no_neuroblastoma_and_no_site_code_still_fails(catalogue):
     p = PatientBuilder("rev-wilms", TODAY, age=(4, 10), sex="male")
-    p.condition(
-        system=ICD10CM, code="C64.1", display="Malignant neoplasm of right kidney", onset_days_ago=300
-    )
+    icd10(p, "C64.1", "Malignant neoplasm of right kidney", 300)
     results = evaluate(child_workup(p), catalogue)
     assert criterion(results[NB_CN], "inc-04-diagnosis").result == Result.NOT_MET
     assert results[NB_IR].status == Verdict.INELIGIBLE
@@ -167,12 +166,7 @@ def test_no_neuroblastoma_and_no_site_code_still_fails(catalogue):
 def test_a_true_second_malignancy_still_excludes_a_neuroblastoma_patient(catalogue):
     """Therapy-related AML after neuroblastoma therapy: another malignancy (the site-code exception is narrow)."""
     p = nb_child("rev-nb-taml")
-    p.condition(
-        system=ICD10CM,
-        code="C92.00",
-        display="Acute myeloblastic leukemia, not having achieved remission",
-        onset_days_ago=20,
-    )
+    icd10(p, "C92.00", "Acute myeloblastic leukemia, not having achieved remission", 20)
     results = evaluate(p, catalogue)
     assert criterion(results[NB_CN], "exc-21-other-malignancy").result == Result.NOT_MET
     assert criterion(results[NB_IR], "exc-09-other-malignancy").result == Result.NOT_MET
@@ -180,11 +174,14 @@ def test_a_true_second_malignancy_still_excludes_a_neuroblastoma_patient(catalog
 
 @pytest.mark.parametrize(
     ("code", "display"),
-    [("C79.51", "Secondary malignant neoplasm of bone"), ("C77.2", "Secondary malignant neoplasm of intra-abdominal lymph nodes")],
+    [
+        ("C79.51", "Secondary malignant neoplasm of bone"),
+        ("C77.2", "Secondary malignant neoplasm of intra-abdominal lymph nodes"),
+    ],
 )
 def test_bone_metastasis_record_is_the_neuroblastoma_not_another_malignancy(catalogue, code, display):
     p = nb_child("rev-nb-bone-met-" + code.replace(".", ""))
-    p.condition(system=ICD10CM, code=code, display=display, onset_days_ago=600)
+    icd10(p, code, display, 600)
     results = evaluate(p, catalogue)
     assert criterion(results[NB_CN], "exc-21-other-malignancy").result == Result.MET
     assert criterion(results[NB_IR], "exc-09-other-malignancy").result == Result.MET
@@ -287,16 +284,16 @@ def test_hbsag_positive_without_viral_load_is_unknown(catalogue):
 
 def test_dysphagia_record_goes_to_review_obstruction_excludes(catalogue):
     p = nb_child("rev-nb-dysphagia")
-    p.condition(system=ICD10CM, code="R13.10", display="Dysphagia, unspecified", onset_days_ago=30)
+    icd10(p, "R13.10", "Dysphagia, unspecified", 30)
     row = criterion(evaluate(p, catalogue)[NB_CN], "exc-09-oral-absorption")
     assert row.result == Result.REVIEW  # was not-met: a dysphagia code is not "unable to swallow"
     assert "Dysphagia recorded" in row.reason
     q = nb_child("rev-nb-obstruction")
-    q.condition(
-        system=ICD10CM,
-        code="K56.609",
-        display="Unspecified intestinal obstruction, unspecified as to partial versus complete obstruction",
-        onset_days_ago=5,
+    icd10(
+        q,
+        "K56.609",
+        "Unspecified intestinal obstruction, unspecified as to partial versus complete obstruction",
+        5,
     )
     assert criterion(evaluate(q, catalogue)[NB_CN], "exc-09-oral-absorption").result == Result.NOT_MET
 

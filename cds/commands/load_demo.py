@@ -13,18 +13,15 @@ import datetime as dt
 import sys
 import time
 
+from cds.commands.match import add_server_arguments
+
 NAME = "load-demo"
 HELP = "upload the demo patients to a FHIR R4 server (PUT transactions with stable ids; re-running is safe)"
 BAR = 30
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--fhir-server", required=True, help="FHIR R4 base URL, e.g. https://hapi.fhir.org/baseR4"
-    )
-    parser.add_argument(
-        "--token", default=None, help="bearer token for the FHIR server (or NK_CDS_FHIR_TOKEN)"
-    )
+    add_server_arguments(parser)
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds allowed per transaction (default 60)"
     )

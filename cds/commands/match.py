@@ -30,15 +30,20 @@ MARKS = {
 }
 
 
-def register(parser: argparse.ArgumentParser) -> None:
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--fhir-server`` (required) and ``--token``: the FHIR server a command reads from or writes to."""
     parser.add_argument(
         "--fhir-server", required=True, help="FHIR R4 base URL, e.g. https://hapi.fhir.org/baseR4"
     )
-    parser.add_argument("--patient", required=True, help="Patient id on that server")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--token", default=None, help="bearer token for the FHIR server (or NK_CDS_FHIR_TOKEN)"
     )
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    add_server_arguments(parser)
+    parser.add_argument("--patient", required=True, help="Patient id on that server")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--date", default=None, help="evaluation date YYYY-MM-DD (default: today in NK_CDS_TIMEZONE)"
     )

@@ -29,6 +29,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from cds.synthetic import SCT, Drug, PatientBuilder, years_before
 
@@ -167,8 +169,10 @@ def add_screening(
     height_cm: float = 122.0,
     neuroblastoma: bool = False,
     tumor_mm: float | None = 25,
+    pregnancy_test: str | None = None,
 ) -> None:
-    """Coagulation, ECG/echo, NYHA class, urine, virology, SpO2, weight/height, tumour size (and VMA/HVA)."""
+    """Coagulation, ECG/echo, NYHA class, urine, virology, SpO2, weight/height, tumour size (and VMA/HVA,
+    and a pregnancy test two days old when ``pregnancy_test`` gives its result)."""
     p.lab("inr", 1.0, "{INR}", low=0.8, high=1.2, days_ago=days_ago)
     p.lab("pt", 12.1, "s", low=11.0, high=14.0, days_ago=days_ago)
     p.lab("aptt", 30.5, "s", low=25.0, high=37.0, days_ago=days_ago)
@@ -194,6 +198,8 @@ def add_screening(
     if neuroblastoma:
         p.lab("vma-urine", 7.5, "mg/g{creat}", high=10.0, days_ago=days_ago)
         p.lab("hva-urine", 11.0, "mg/g{creat}", high=15.0, days_ago=days_ago)
+    if pregnancy_test is not None:
+        p.lab("pregnancy-test", coded=pregnancy_test, days_ago=2)
 
 
 def nb_history(p: PatientBuilder, *, diagnosed_days_ago: int = 720, last_chemo_days_ago: int = 60) -> None:
@@ -215,360 +221,391 @@ def _ages_out(years: int = 18) -> Expect:
 
 
 NEVER = Expect(INELIGIBLE)
+Step = Callable[[PatientBuilder], object]
+
+
+def _call(method: str, *args: Any, **kwargs: Any) -> Step:
+    """A recipe step: ``PatientBuilder.<method>(*args, **kwargs)``."""
+    return lambda p: getattr(p, method)(*args, **kwargs)
+
+
+def _verdicts(overrides: dict[str, Expect] | None = None) -> dict[str, Expect]:
+    """The expected verdict for every trial in ``TRIALS``: ineligible unless overridden."""
+    return {trial: NEVER for trial in TRIALS} | (overrides or {})
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One demo patient as data: records are added in a fixed order (``history`` steps, blood counts and
+    chemistry, the screening work-up, ``after`` steps), so ids and resources are the same on every run."""
+
+    slug: str  # the patient id without PREFIX
+    summary: str
+    age: tuple[int, int]  # (years, extra days)
+    sex: str
+    name: str
+    history: tuple[Step, ...]
+    blood: Blood
+    units: str
+    screening: dict[str, Any]  # keywords of add_screening
+    after: tuple[Step, ...]  # performance scores and late records
+    expected: dict[str, Expect]
+    use_prefetch: bool
+
+    def build(self, today: dt.date) -> DemoPatient:
+        p = PatientBuilder(PREFIX + self.slug, today, age=self.age, sex=self.sex, name=self.name)
+        for step in self.history:
+            step(p)
+        add_blood(p, self.blood, units=self.units)
+        add_screening(p, **self.screening)
+        for step in self.after:
+            step(p)
+        return DemoPatient(p.patient_id, self.summary, p, self.expected, use_prefetch=self.use_prefetch)
+
+
+def _factory(recipe: Recipe) -> Callable[[dt.date], DemoPatient]:
+    """``today -> DemoPatient`` named after the recipe (test ids use the name)."""
+
+    def build(today: dt.date) -> DemoPatient:
+        return recipe.build(today)
+
+    build.__name__ = build.__qualname__ = "_" + recipe.slug.replace("-", "_")
+    return build
+
+
+def _nb_waiting(in_days: int) -> dict[str, Expect]:
+    """Waiting for NCT06631391 only; eligible for NCT06674265; a child for the adult trial."""
+    return _verdicts(
+        {NB_CN: Expect(NOT_YET, in_days=in_days), NB_IR: Expect(ELIGIBLE), ADULT_CN: _ages_out()}
+    )
+
+
+def _nb(weight_kg: float, height_cm: float) -> dict[str, Any]:
+    return {"weight_kg": weight_kg, "height_cm": height_cm, "neuroblastoma": True}
 
 
 # ---- the patients ---------------------------------------------------------------------------------------
 
-
-def _nb_eligible(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-eligible", today, age=(7, 40), sex="male", name="Leo")
-    nb_history(p, last_chemo_days_ago=35)
-    add_blood(p, Blood(), units="si")
-    add_screening(p, weight_kg=23, height_cm=122, neuroblastoma=True)
-    p.lansky(80, days_ago=4)
-    p.immunization("influenza-inactivated", days_ago=20)
-    return DemoPatient(
-        p.patient_id,
+RECIPES: tuple[Recipe, ...] = (
+    Recipe(
+        "nb-eligible",
         "7 y, relapsed neuroblastoma, last chemotherapy 35 days ago, full work-up",
-        p,
-        {
-            NB_CN: Expect(ELIGIBLE),
-            NB_IR: Expect(ELIGIBLE),
-            STS_CN: NEVER,
-            SARCOMA_ES: NEVER,
-            ADULT_CN: _ages_out(),
-        },
+        (7, 40),
+        "male",
+        "Leo",
+        history=(partial(nb_history, last_chemo_days_ago=35),),
+        blood=Blood(),
+        units="si",
+        screening=_nb(23, 122),
+        after=(_call("lansky", 80, days_ago=4), _call("immunization", "influenza-inactivated", days_ago=20)),
+        expected=_verdicts({NB_CN: Expect(ELIGIBLE), NB_IR: Expect(ELIGIBLE), ADULT_CN: _ages_out()}),
         use_prefetch=False,
-    )
-
-
-def _nb_low_anc(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-low-anc", today, age=(5, 100), sex="female", name="Mia")
-    nb_history(p, last_chemo_days_ago=50)
-    add_blood(p, Blood(anc=0.6, wbc=2.1), units="us")
-    add_screening(p, weight_kg=18, height_cm=108, neuroblastoma=True)
-    p.lansky(70, days_ago=3)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-low-anc",
         "5 y, neuroblastoma, ANC 0.6 x10^9/L without marrow involvement",
-        p,
-        {NB_CN: NEVER, NB_IR: Expect(ELIGIBLE), STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: NEVER},
+        (5, 100),
+        "female",
+        "Mia",
+        history=(partial(nb_history, last_chemo_days_ago=50),),
+        blood=Blood(anc=0.6, wbc=2.1),
+        units="us",
+        screening=_nb(18, 108),
+        after=(_call("lansky", 70, days_ago=3),),
+        expected=_verdicts({NB_IR: Expect(ELIGIBLE)}),
         use_prefetch=True,
-    )
-
-
-def _nb_marrow(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-marrow", today, age=(6, 200), sex="male", name="Noah")
-    nb_history(p, last_chemo_days_ago=40)
-    p.condition("bone-marrow-involvement", onset_days_ago=300)
-    add_blood(p, Blood(anc=0.7, wbc=2.4, platelets=32), units="cells")
-    add_screening(p, weight_kg=21, height_cm=117, neuroblastoma=True)
-    p.lansky(70, days_ago=5)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-marrow",
         "6 y, neuroblastoma with marrow involvement: ANC 0.7 and platelets 32 meet the marrow thresholds",
-        p,
-        {NB_CN: Expect(ELIGIBLE), NB_IR: Expect(ELIGIBLE), STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: NEVER},
+        (6, 200),
+        "male",
+        "Noah",
+        history=(
+            partial(nb_history, last_chemo_days_ago=40),
+            _call("condition", "bone-marrow-involvement", onset_days_ago=300),
+        ),
+        blood=Blood(anc=0.7, wbc=2.4, platelets=32),
+        units="cells",
+        screening=_nb(21, 117),
+        after=(_call("lansky", 70, days_ago=5),),
+        expected=_verdicts({NB_CN: Expect(ELIGIBLE), NB_IR: Expect(ELIGIBLE)}),
         use_prefetch=False,
-    )
-
-
-def _nb_anticoagulated(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-anticoag", today, age=(8, 10), sex="female", name="Ava")
-    nb_history(p, last_chemo_days_ago=45)
-    add_blood(p, Blood(), units="si")
-    add_screening(p, weight_kg=26, height_cm=128, neuroblastoma=True)
-    p.lansky(80, days_ago=2)
-    p.med_statement("enoxaparin", start_days_ago=20, status="active", dose=(25, "mg"), route="subcutaneous")
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-anticoag",
         "8 y, neuroblastoma, on enoxaparin (current anticoagulant)",
-        p,
-        {NB_CN: NEVER, NB_IR: Expect(ELIGIBLE), STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: _ages_out()},
+        (8, 10),
+        "female",
+        "Ava",
+        history=(partial(nb_history, last_chemo_days_ago=45),),
+        blood=Blood(),
+        units="si",
+        screening=_nb(26, 128),
+        after=(
+            _call("lansky", 80, days_ago=2),
+            _call(
+                "med_statement",
+                "enoxaparin",
+                start_days_ago=20,
+                status="active",
+                dose=(25, "mg"),
+                route="subcutaneous",
+            ),
+        ),
+        expected=_verdicts({NB_IR: Expect(ELIGIBLE), ADULT_CN: _ages_out()}),
         use_prefetch=True,
-    )
-
-
-def _nb_age_17(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-age-17", today, age=(17, 200), sex="male", name="Omar")
-    nb_history(p, diagnosed_days_ago=1500, last_chemo_days_ago=60)
-    add_blood(p, Blood(creatinine=0.8, creatinine_uln=1.1), units="us")
-    add_screening(p, weight_kg=61, height_cm=172, neuroblastoma=True)
-    p.karnofsky(80, days_ago=4)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-age-17",
         "17 y, neuroblastoma: within 1 d-18 y, above the 2-16 y range of the other neuroblastoma trial",
-        p,
-        {NB_CN: Expect(ELIGIBLE), NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: _ages_out()},
+        (17, 200),
+        "male",
+        "Omar",
+        history=(partial(nb_history, diagnosed_days_ago=1500, last_chemo_days_ago=60),),
+        blood=Blood(creatinine=0.8, creatinine_uln=1.1),
+        units="us",
+        screening=_nb(61, 172),
+        after=(_call("karnofsky", 80, days_ago=4),),
+        expected=_verdicts({NB_CN: Expect(ELIGIBLE), ADULT_CN: _ages_out()}),
         use_prefetch=False,
-    )
-
-
-def _nb_chemo_wait(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-chemo-wait", today, age=(8, 150), sex="male", name="Ethan")
-    nb_history(p, last_chemo_days_ago=31)
-    p.med_admin("carboplatin", days_ago=10, start_days_ago=12, dose=(250, "mg"), route="intravenous")
-    p.med_admin("etoposide", days_ago=10, start_days_ago=12, dose=(100, "mg"), route="intravenous")
-    p.med_statement(
-        Drug((), "ondansetron 4 mg as needed for nausea"), start_days_ago=12, end_days_ago=9, via="text"
-    )
-    add_blood(p, Blood(), units="si")
-    add_screening(p, weight_kg=27, height_cm=130, neuroblastoma=True)
-    p.lansky(70, days_ago=3)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-chemo-wait",
         "8 y, neuroblastoma, carboplatin/etoposide ended 10 days ago (21-day wait)",
-        p,
-        {
-            NB_CN: Expect(NOT_YET, in_days=11),
-            NB_IR: Expect(ELIGIBLE),
-            STS_CN: NEVER,
-            SARCOMA_ES: NEVER,
-            ADULT_CN: _ages_out(),
-        },
+        (8, 150),
+        "male",
+        "Ethan",
+        history=(
+            partial(nb_history, last_chemo_days_ago=31),
+            _call(
+                "med_admin",
+                "carboplatin",
+                days_ago=10,
+                start_days_ago=12,
+                dose=(250, "mg"),
+                route="intravenous",
+            ),
+            _call(
+                "med_admin",
+                "etoposide",
+                days_ago=10,
+                start_days_ago=12,
+                dose=(100, "mg"),
+                route="intravenous",
+            ),
+            _call(
+                "med_statement",
+                Drug((), "ondansetron 4 mg as needed for nausea"),
+                start_days_ago=12,
+                end_days_ago=9,
+                via="text",
+            ),
+        ),
+        blood=Blood(),
+        units="si",
+        screening=_nb(27, 130),
+        after=(_call("lansky", 70, days_ago=3),),
+        expected=_nb_waiting(11),
         use_prefetch=True,
-    )
-
-
-def _nb_nitrosourea_wait(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-nitrosourea-wait", today, age=(9, 60), sex="female", name="Sofia")
-    nb_history(p, last_chemo_days_ago=90)
-    p.med_admin("lomustine", days_ago=30, dose=(90, "mg"), route="oral", via="contained")
-    add_blood(p, Blood(), units="cells")
-    add_screening(p, weight_kg=30, height_cm=134, neuroblastoma=True)
-    p.lansky(80, days_ago=4)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-nitrosourea-wait",
         "9 y, neuroblastoma, lomustine (a nitrosourea) 30 days ago (42-day wait); drug in a contained Medication",
-        p,
-        {
-            NB_CN: Expect(NOT_YET, in_days=12),
-            NB_IR: Expect(ELIGIBLE),
-            STS_CN: NEVER,
-            SARCOMA_ES: NEVER,
-            ADULT_CN: _ages_out(),
-        },
+        (9, 60),
+        "female",
+        "Sofia",
+        history=(
+            partial(nb_history, last_chemo_days_ago=90),
+            _call("med_admin", "lomustine", days_ago=30, dose=(90, "mg"), route="oral", via="contained"),
+        ),
+        blood=Blood(),
+        units="cells",
+        screening=_nb(30, 134),
+        after=(_call("lansky", 80, days_ago=4),),
+        expected=_nb_waiting(12),
         use_prefetch=False,
-    )
-
-
-def _nb_growth_factor_wait(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-gcsf-wait", today, age=(4, 20), sex="male", name="Lucas")
-    nb_history(p, last_chemo_days_ago=28)
-    p.med_admin("pegfilgrastim", days_ago=5, dose=(2, "mg"), route="subcutaneous", via="reference")
-    add_blood(p, Blood(creatinine=0.35, creatinine_uln=0.5), units="us")
-    add_screening(p, weight_kg=16, height_cm=102, neuroblastoma=True)
-    p.lansky(70, days_ago=3)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-gcsf-wait",
         "4 y, neuroblastoma, pegfilgrastim 5 days ago (14-day wait); drug in a separate Medication resource",
-        p,
-        {
-            NB_CN: Expect(NOT_YET, in_days=9),
-            NB_IR: Expect(ELIGIBLE),
-            STS_CN: NEVER,
-            SARCOMA_ES: NEVER,
-            ADULT_CN: _ages_out(),
-        },
+        (4, 20),
+        "male",
+        "Lucas",
+        history=(
+            partial(nb_history, last_chemo_days_ago=28),
+            _call(
+                "med_admin",
+                "pegfilgrastim",
+                days_ago=5,
+                dose=(2, "mg"),
+                route="subcutaneous",
+                via="reference",
+            ),
+        ),
+        blood=Blood(creatinine=0.35, creatinine_uln=0.5),
+        units="us",
+        screening=_nb(16, 102),
+        after=(_call("lansky", 70, days_ago=3),),
+        expected=_nb_waiting(9),
         use_prefetch=True,
-    )
-
-
-def _nb_transplant_wait(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-transplant-wait", today, age=(6, 90), sex="female", name="Emma")
-    nb_history(p, last_chemo_days_ago=48)
-    p.med_admin("busulfan", days_ago=46, start_days_ago=49, dose=(60, "mg"), route="intravenous")
-    p.procedure("hsct-autologous", days_ago=40)
-    add_blood(p, Blood(platelets=120), units="si")
-    add_screening(p, weight_kg=20, height_cm=115, neuroblastoma=True)
-    p.lansky(70, days_ago=2)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-transplant-wait",
         "6 y, neuroblastoma, autologous stem cell transplant 40 days ago (56-day wait)",
-        p,
-        {
-            NB_CN: Expect(NOT_YET, in_days=16),
-            NB_IR: Expect(ELIGIBLE),
-            STS_CN: NEVER,
-            SARCOMA_ES: NEVER,
-            ADULT_CN: _ages_out(),
-        },
+        (6, 90),
+        "female",
+        "Emma",
+        history=(
+            partial(nb_history, last_chemo_days_ago=48),
+            _call(
+                "med_admin", "busulfan", days_ago=46, start_days_ago=49, dose=(60, "mg"), route="intravenous"
+            ),
+            _call("procedure", "hsct-autologous", days_ago=40),
+        ),
+        blood=Blood(platelets=120),
+        units="si",
+        screening=_nb(20, 115),
+        after=(_call("lansky", 70, days_ago=2),),
+        expected=_nb_waiting(16),
         use_prefetch=False,
-    )
-
-
-def _nb_mibg_wait(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "nb-mibg-wait", today, age=(11, 30), sex="male", name="Adam")
-    nb_history(p, last_chemo_days_ago=120)
-    p.med_admin("iobenguane-i131", days_ago=22, route="intravenous")
-    p.procedure("radionuclide-therapy", text="131I-MIBG therapy", days_ago=22)
-    add_blood(p, Blood(creatinine=0.55, creatinine_uln=0.8), units="si")
-    add_screening(p, weight_kg=35, height_cm=145, neuroblastoma=True)
-    p.lansky(80, days_ago=4)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "nb-mibg-wait",
         "11 y, neuroblastoma, 131I-MIBG therapy 22 days ago (42-day wait)",
-        p,
-        {
-            NB_CN: Expect(NOT_YET, in_days=20),
-            NB_IR: Expect(ELIGIBLE),
-            STS_CN: NEVER,
-            SARCOMA_ES: NEVER,
-            ADULT_CN: _ages_out(),
-        },
+        (11, 30),
+        "male",
+        "Adam",
+        history=(
+            partial(nb_history, last_chemo_days_ago=120),
+            _call("med_admin", "iobenguane-i131", days_ago=22, route="intravenous"),
+            _call("procedure", "radionuclide-therapy", text="131I-MIBG therapy", days_ago=22),
+        ),
+        blood=Blood(creatinine=0.55, creatinine_uln=0.8),
+        units="si",
+        screening=_nb(35, 145),
+        after=(_call("lansky", 80, days_ago=4),),
+        expected=_nb_waiting(20),
         use_prefetch=True,
-    )
-
-
-def _sts_eligible(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "sts-eligible", today, age=(10, 75), sex="male", name="Liam")
-    sarcoma_history(p, "embryonal-rhabdomyosarcoma")
-    add_blood(p, Blood(creatinine=0.5, creatinine_uln=0.8), units="us")
-    add_screening(p, weight_kg=32, height_cm=140)
-    p.lansky(80, days_ago=3)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "sts-eligible",
         "10 y, relapsed embryonal rhabdomyosarcoma, full work-up",
-        p,
-        {
-            NB_CN: NEVER,
-            NB_IR: NEVER,
-            STS_CN: Expect(POSSIBLY),
-            SARCOMA_ES: Expect(ELIGIBLE),
-            ADULT_CN: _ages_out(),
-        },
+        (10, 75),
+        "male",
+        "Liam",
+        history=(partial(sarcoma_history, condition="embryonal-rhabdomyosarcoma"),),
+        blood=Blood(creatinine=0.5, creatinine_uln=0.8),
+        units="us",
+        screening={"weight_kg": 32, "height_cm": 140},
+        after=(_call("lansky", 80, days_ago=3),),
+        expected=_verdicts({STS_CN: Expect(POSSIBLY), SARCOMA_ES: Expect(ELIGIBLE), ADULT_CN: _ages_out()}),
         use_prefetch=False,
-    )
-
-
-def _sts_low_lansky(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "sts-low-lansky", today, age=(12, 120), sex="female", name="Zoe")
-    sarcoma_history(p, "synovial-sarcoma")
-    add_blood(p, Blood(creatinine=0.6, creatinine_uln=0.9), units="si")
-    add_screening(p, weight_kg=38, height_cm=150)
-    p.lab("pregnancy-test", coded="negative", days_ago=2)
-    p.lansky(40, days_ago=2)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "sts-low-lansky",
         "12 y, synovial sarcoma, Lansky 40 (below 50 and 60)",
-        p,
-        {NB_CN: NEVER, NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: _ages_out()},
+        (12, 120),
+        "female",
+        "Zoe",
+        history=(partial(sarcoma_history, condition="synovial-sarcoma"),),
+        blood=Blood(creatinine=0.6, creatinine_uln=0.9),
+        units="si",
+        screening={"weight_kg": 38, "height_cm": 150, "pregnancy_test": "negative"},
+        after=(_call("lansky", 40, days_ago=2),),
+        expected=_verdicts({ADULT_CN: _ages_out()}),
         use_prefetch=True,
-    )
-
-
-def _sarcoma_young_adult(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "sarcoma-ya-eligible", today, age=(24, 50), sex="male", name="Hugo")
-    sarcoma_history(p, "ewing-sarcoma", diagnosed_days_ago=900)
-    add_blood(p, Blood(creatinine=0.9, creatinine_uln=1.2, hemoglobin=132), units="cells")
-    add_screening(p, weight_kg=72, height_cm=178, tumor_mm=45)
-    p.karnofsky(80, days_ago=3)
-    p.ecog(1, days_ago=3)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "sarcoma-ya-eligible",
         "24 y, relapsed Ewing sarcoma, Karnofsky 80 and ECOG 1, full work-up",
-        p,
-        {NB_CN: NEVER, NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: Expect(ELIGIBLE), ADULT_CN: Expect(ELIGIBLE)},
+        (24, 50),
+        "male",
+        "Hugo",
+        history=(partial(sarcoma_history, condition="ewing-sarcoma", diagnosed_days_ago=900),),
+        blood=Blood(creatinine=0.9, creatinine_uln=1.2, hemoglobin=132),
+        units="cells",
+        screening={"weight_kg": 72, "height_cm": 178, "tumor_mm": 45},
+        after=(_call("karnofsky", 80, days_ago=3), _call("ecog", 1, days_ago=3)),
+        expected=_verdicts({SARCOMA_ES: Expect(ELIGIBLE), ADULT_CN: Expect(ELIGIBLE)}),
         use_prefetch=False,
-    )
-
-
-def _sarcoma_low_lvef(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "sarcoma-low-lvef", today, age=(27, 10), sex="female", name="Ines")
-    sarcoma_history(p, "osteosarcoma", diagnosed_days_ago=1100)
-    add_blood(p, Blood(creatinine=0.7, creatinine_uln=1.0, hemoglobin=121), units="si")
-    add_screening(p, weight_kg=58, height_cm=165, lvef=35, shortening_fraction=18, tumor_mm=40)
-    p.lab("pregnancy-test", coded="negative", days_ago=2)
-    p.karnofsky(70, days_ago=3)
-    p.ecog(2, days_ago=3)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "sarcoma-low-lvef",
         "27 y, osteosarcoma after anthracyclines: LVEF 35 %, ECOG 2",
-        p,
-        {NB_CN: NEVER, NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: NEVER},
+        (27, 10),
+        "female",
+        "Ines",
+        history=(partial(sarcoma_history, condition="osteosarcoma", diagnosed_days_ago=1100),),
+        blood=Blood(creatinine=0.7, creatinine_uln=1.0, hemoglobin=121),
+        units="si",
+        screening={
+            "weight_kg": 58,
+            "height_cm": 165,
+            "lvef": 35,
+            "shortening_fraction": 18,
+            "tumor_mm": 40,
+            "pregnancy_test": "negative",
+        },
+        after=(_call("karnofsky", 70, days_ago=3), _call("ecog", 2, days_ago=3)),
+        expected=_verdicts(),
         use_prefetch=True,
-    )
-
-
-def _adult_eligible(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "adult-eligible", today, age=(52, 120), sex="female", name="Helen")
-    p.condition("metastatic-malignancy", onset_days_ago=800)
-    p.med_admin("carboplatin", days_ago=120, dose=(600, "mg"), route="intravenous")
-    p.med_admin("docetaxel", days_ago=60, dose=(120, "mg"), route="intravenous")
-    add_blood(
-        p,
-        Blood(
+    ),
+    Recipe(
+        "adult-eligible",
+        "52 y, metastatic carcinoma after two lines of chemotherapy, ECOG 1",
+        (52, 120),
+        "female",
+        "Helen",
+        history=(
+            _call("condition", "metastatic-malignancy", onset_days_ago=800),
+            _call("med_admin", "carboplatin", days_ago=120, dose=(600, "mg"), route="intravenous"),
+            _call("med_admin", "docetaxel", days_ago=60, dose=(120, "mg"), route="intravenous"),
+        ),
+        blood=Blood(
             anc=3.5, wbc=6.5, platelets=240, hemoglobin=124, bilirubin=0.6, creatinine=0.8, creatinine_uln=1.1
         ),
         units="us",
-    )
-    add_screening(p, weight_kg=66, height_cm=164, tumor_mm=40)
-    p.ecog(1, days_ago=4)
-    return DemoPatient(
-        p.patient_id,
-        "52 y, metastatic carcinoma after two lines of chemotherapy, ECOG 1",
-        p,
-        {NB_CN: NEVER, NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: Expect(ELIGIBLE)},
+        screening={"weight_kg": 66, "height_cm": 164, "tumor_mm": 40},
+        after=(_call("ecog", 1, days_ago=4),),
+        expected=_verdicts({ADULT_CN: Expect(ELIGIBLE)}),
         use_prefetch=False,
-    )
-
-
-def _adult_hbv(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "adult-hbv", today, age=(60, 30), sex="male", name="Victor")
-    p.condition("metastatic-malignancy", onset_days_ago=700)
-    p.condition("hepatitis-b", onset_days_ago=4000)
-    p.med_admin("gemcitabine", days_ago=50, dose=(1800, "mg"), route="intravenous")
-    add_blood(
-        p,
-        Blood(anc=3.0, wbc=5.8, platelets=190, hemoglobin=128, creatinine=0.9, creatinine_uln=1.2),
-        units="si",
-    )
-    add_screening(p, weight_kg=78, height_cm=175, hbsag="positive", tumor_mm=35)
-    p.ecog(1, days_ago=4)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "adult-hbv",
         "60 y, metastatic cancer, chronic hepatitis B carrier (HBsAg positive)",
-        p,
-        {NB_CN: NEVER, NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: NEVER},
+        (60, 30),
+        "male",
+        "Victor",
+        history=(
+            _call("condition", "metastatic-malignancy", onset_days_ago=700),
+            _call("condition", "hepatitis-b", onset_days_ago=4000),
+            _call("med_admin", "gemcitabine", days_ago=50, dose=(1800, "mg"), route="intravenous"),
+        ),
+        blood=Blood(anc=3.0, wbc=5.8, platelets=190, hemoglobin=128, creatinine=0.9, creatinine_uln=1.2),
+        units="si",
+        screening={"weight_kg": 78, "height_cm": 175, "hbsag": "positive", "tumor_mm": 35},
+        after=(_call("ecog", 1, days_ago=4),),
+        expected=_verdicts(),
         use_prefetch=True,
-    )
-
-
-def _no_cancer(today: dt.date) -> DemoPatient:
-    p = PatientBuilder(PREFIX + "no-cancer", today, age=(9, 250), sex="female", name="Lily")
-    p.condition("celiac-disease", onset_days_ago=1200)
-    add_blood(p, Blood(), units="us")
-    add_screening(p, weight_kg=29, height_cm=133, tumor_mm=None)
-    p.lansky(100, days_ago=10)
-    p.immunization("mmr", days_ago=400)
-    return DemoPatient(
-        p.patient_id,
+    ),
+    Recipe(
+        "no-cancer",
         "9 y, coeliac disease, no cancer",
-        p,
-        {NB_CN: NEVER, NB_IR: NEVER, STS_CN: NEVER, SARCOMA_ES: NEVER, ADULT_CN: NEVER},
+        (9, 250),
+        "female",
+        "Lily",
+        history=(_call("condition", "celiac-disease", onset_days_ago=1200),),
+        blood=Blood(),
+        units="us",
+        screening={"weight_kg": 29, "height_cm": 133, "tumor_mm": None},
+        after=(_call("lansky", 100, days_ago=10), _call("immunization", "mmr", days_ago=400)),
+        expected=_verdicts(),
         use_prefetch=False,
-    )
-
-
-FACTORIES: tuple[Callable[[dt.date], DemoPatient], ...] = (
-    _nb_eligible,
-    _nb_low_anc,
-    _nb_marrow,
-    _nb_anticoagulated,
-    _nb_age_17,
-    _nb_chemo_wait,
-    _nb_nitrosourea_wait,
-    _nb_growth_factor_wait,
-    _nb_transplant_wait,
-    _nb_mibg_wait,
-    _sts_eligible,
-    _sts_low_lansky,
-    _sarcoma_young_adult,
-    _sarcoma_low_lvef,
-    _adult_eligible,
-    _adult_hbv,
-    _no_cancer,
+    ),
 )
+
+FACTORIES: tuple[Callable[[dt.date], DemoPatient], ...] = tuple(_factory(r) for r in RECIPES)
 
 
 def demo_patients(today: dt.date | None = None) -> list[DemoPatient]:
