@@ -61,7 +61,7 @@ class Templates:
         if not isinstance(template, str):
             raise DefinitionError(f"card template {key!r} is not a string")
         try:
-            return Template(template).substitute({k: str(v) for k, v in values.items()})
+            return _compiled(template).substitute({k: str(v) for k, v in values.items()})
         except (KeyError, ValueError) as exc:
             raise DefinitionError(f"card template {key!r}: bad or missing placeholder {exc}") from exc
 
@@ -78,6 +78,12 @@ class Templates:
         month = self.raw("months")[day.month - 1]
         key = "date_short" if today is not None and today.year == day.year else "date_long"
         return self.text(key, day=day.day, month=month, year=day.year)
+
+
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> Template:
+    """One ``string.Template`` per wording text, compiled once (a card renders hundreds of lines)."""
+    return Template(template)
 
 
 def load_templates(directory: Path | None = None) -> Templates:

@@ -9,8 +9,11 @@ is logged and does not withhold the cards.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, g, jsonify
@@ -18,7 +21,7 @@ from flask import Blueprint, g, jsonify
 from cds.errors import BadRequest, PreconditionFailed
 from cds.http import guards
 from cds.http.discovery import HOOK
-from cds.http.schemas import first_error
+from cds.http.schemas import card_is_valid, first_error
 from cds.http.state import state
 
 log = logging.getLogger("cds.http")
@@ -34,7 +37,8 @@ def call_service(service_id: str) -> Any:
     guards.check_size()
     guards.authenticate()
     guards.check_content_type()
-    body = guards.read_json_object()
+    with gc_paused():
+        body = guards.read_json_object()
     hook_instance = body.get("hookInstance")
     if isinstance(hook_instance, str):
         g.hook_instance = hook_instance
@@ -56,6 +60,38 @@ def call_service(service_id: str) -> Any:
     return jsonify({"cards": cards})
 
 
+class _GcPause:
+    """Process-wide "collector off" shared by concurrent requests (a counter: the last one out turns it back on)."""
+
+    lock = threading.Lock()
+    depth = 0
+    was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the request body is parsed.
+
+    Parsing a 2 MB prefetch allocates about 100,000 lists and dicts, and each triggers generation-0
+    collections that traverse the half-built tree: about 12 ms of a 14 ms parse (issue 7). Parsed JSON holds no
+    reference cycles, so nothing is left for the collector, and it runs again as soon as the parse ends. Threads
+    share a counter, so the collector stays off while any request parses and never stays off afterwards.
+    If it was already off (an embedding application's choice), it is left off.
+    """
+    with _GcPause.lock:
+        if _GcPause.depth == 0:
+            _GcPause.was_enabled = gc.isenabled()
+            gc.disable()
+        _GcPause.depth += 1
+    try:
+        yield
+    finally:
+        with _GcPause.lock:
+            _GcPause.depth -= 1
+            if _GcPause.depth == 0 and _GcPause.was_enabled:
+                gc.enable()
+
+
 def _conformant_cards(response: Any) -> list[dict[str, Any]]:
     raw_cards = response.get("cards") if isinstance(response, Mapping) else None
     if not isinstance(raw_cards, list):
@@ -63,7 +99,7 @@ def _conformant_cards(response: Any) -> list[dict[str, Any]]:
         return []
     cards = []
     for card in raw_cards:
-        if first_error("Card", card) is None:
+        if card_is_valid(card):  # the Card schema, hand-written (cds.http.schemas): jsonschema cost 0.7 ms a card
             cards.append(card)
         else:
             log.error("dropped a card that does not conform to the CDS Hooks schema")

@@ -31,6 +31,29 @@ _MODELS = {
 }
 
 
+# The elements the readers use, per type whose volume makes validation cost matter (a chart holds thousands of
+# Observations). Only these are validated ("validate only what the criteria use", issue 7): an Observation with a
+# malformed ``subject``, ``category`` or narrative but sound code, status, dates and values is read; one with a
+# malformed value, code, date, range or component is still skipped. Prefixes cover choice types (``value[x]``) and
+# ``_element`` primitive extensions are kept with their element. Every required element of the type is listed.
+READ_ELEMENTS: dict[str, frozenset[str]] = {
+    "Observation": frozenset({"resourceType", "id", "status", "code", "issued", "component", "referenceRange",
+                              "interpretation", "note", "dataAbsentReason"}),
+}
+CHOICE_ELEMENTS: dict[str, tuple[str, ...]] = {"Observation": ("effective", "value")}
+
+
+def _read_part(resource: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    """``resource`` restricted to the elements the readers of its type use (all of it for other types)."""
+    keep = READ_ELEMENTS.get(resource_type)
+    if keep is None:
+        return resource
+    choices = CHOICE_ELEMENTS.get(resource_type, ())
+    return {k: v for k, v in resource.items()
+            if (name := k.removeprefix("_")) in keep or any(name.startswith(c) and name[len(c):][:1].isupper()
+                                                            for c in choices)}
+
+
 @cache
 def _model(resource_type: str) -> Any:
     import importlib
@@ -59,12 +82,13 @@ class Build:
         self.counters[note] += n
 
     def valid(self, resource: Any, resource_type: str) -> bool:
-        """True when ``resource`` is a dict that validates as the R4B model; otherwise counted and False."""
+        """True when ``resource`` is a dict whose read elements (``READ_ELEMENTS``) validate as the R4B model;
+        otherwise counted and False."""
         if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
             self.count(f"{resource_type}: malformed resource skipped")
             return False
         try:
-            _model(resource_type).model_validate(resource)
+            _model(resource_type).model_validate(_read_part(resource, resource_type))
         except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"
             self.count(f"{resource_type}: invalid resource skipped (fails FHIR R4B validation)")
             self.invalid_types.add(resource_type)

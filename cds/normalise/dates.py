@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -92,17 +93,41 @@ def period_bounds(period: Any, tz: str = "UTC") -> tuple[FuzzyDate | None, Fuzzy
     return parse_fuzzy(period.get("start"), tz), parse_fuzzy(period.get("end"), tz)
 
 
-def effective(resource: dict[str, Any], prefix: str, tz: str = "UTC") -> tuple[FuzzyDate | None, FuzzyDate | None]:
+def effective(resource: dict[str, Any], prefix: str, tz: str = "UTC",
+              parse: Callable[[Any, str], FuzzyDate | None] = parse_fuzzy) -> tuple[FuzzyDate | None, FuzzyDate | None]:
     """(start, end) of a choice element ``<prefix>[x]``: DateTime, Instant, Date, Period or String.
 
-    A single point gives start == end. Unparseable values give (None, None).
+    A single point gives start == end. Unparseable values give (None, None). ``parse`` may be a memoised
+    :func:`parse_fuzzy` (:class:`DateMemo`).
     """
     for suffix in ("DateTime", "Instant", "Date", "String"):
         value = resource.get(prefix + suffix)
         if value is not None:
-            point = parse_fuzzy(value, tz)
+            point = parse(value, tz)
             return point, point
-    return period_bounds(resource.get(prefix + "Period"), tz)
+    period = resource.get(prefix + "Period")
+    if not isinstance(period, dict):
+        return None, None
+    return parse(period.get("start"), tz), parse(period.get("end"), tz)
+
+
+class DateMemo:
+    """:func:`parse_fuzzy` remembered per (text, zone) for one call: a chart repeats the same timestamps
+    (panels, cycles), and the pre-filters parse thousands of them. Pure function of its inputs; never shared
+    between calls."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], FuzzyDate | None] = {}
+
+    def __call__(self, value: Any, tz: str = "UTC") -> FuzzyDate | None:
+        if not isinstance(value, str):
+            return None
+        key = (value, tz)
+        try:
+            return self._seen[key]
+        except KeyError:
+            parsed = self._seen[key] = parse_fuzzy(value, tz)
+            return parsed
 
 
 def raw_sort_key(resource: dict[str, Any], prefix: str) -> str:

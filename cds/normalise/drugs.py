@@ -17,10 +17,20 @@ Status and anchor per resource type (docs/normalisation.md):
   intent, ``ongoing`` = True, ``start`` = authoredOn, no end. An order whose ``dispenseRequest.validityPeriod``
   or dosing ``boundsPeriod`` ended before the evaluation date is not current use (``ongoing`` = False). Completed/stopped/cancelled requests are not
   proof of administration and are dropped.
+
+Validation (performance, docs/performance-changes.md): a full fhir.resources R4B validation costs about 0.2-0.3 ms
+per record, and a heavy chart has hundreds of administrations. Every record is read from the raw JSON first; only
+the records that can decide a criterion are then validated: ongoing or undated records, records whose dates reach
+into the last ``VALIDATION_WINDOW_DAYS`` (the longest drug window of any trial plus a margin; a test checks the
+catalogue), the newest ``NEWEST_PER_CLASS`` records of each drug class ("ever exposed" rules) and every record of
+a type other than MedicationAdministration. A validated record that fails is skipped, counted and marks its type
+incomplete, as before; an older record of a class that has newer records is used as read, unvalidated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from typing import Any
 
 from cds.facts import DrugExposure, FuzzyDate
@@ -36,6 +46,8 @@ COUNTED = {
 }
 ONGOING_STATUS = {"MedicationAdministration": "in-progress", "MedicationStatement": "active"}
 REQUEST_INTENTS = frozenset({"order", "original-order", "reflex-order", "filler-order", "instance-order"})
+VALIDATION_WINDOW_DAYS = 120  # longest drug window in the catalogue: 90 days (investigational), plus a margin
+NEWEST_PER_CLASS = 3
 ANTICANCER_CLASSES = frozenset({"myelosuppressive-chemotherapy", "nitrosourea", "anticancer-other", "gd2-antibody",
                                 "mibg-131i", "checkpoint-inhibitor", "immunotherapy", "il2", "investigational"})
 
@@ -131,9 +143,35 @@ def _drop_by_rules(ingredients: frozenset[str], strings: list[str], dose_q: dict
     return drop
 
 
+Identified = tuple[frozenset[str], frozenset[str], bool]  # (ingredients, classes, looks anticancer)
+
+
+def _identify(pairs: list[tuple[Any, Any]], strings: list[str], drugs: DrugMatcher,
+              memo: dict[Any, Identified] | None) -> Identified:
+    """``drugs.match`` and ``drugs.looks_anticancer`` of one drug name, remembered per call in ``memo`` (a chart
+    names the same few drugs hundreds of times; both are pure functions of the codings and texts)."""
+    key: Any = None
+    if memo is not None:
+        key = (tuple(pairs), tuple(strings))
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable code (malformed record): no memo
+            key = None
+    ingredients, classes = drugs.match(pairs, strings)
+    found = (ingredients, classes, drugs.looks_anticancer(pairs, strings))
+    if key is not None and memo is not None:
+        memo[key] = found
+    return found
+
+
 def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[str, Any]],
-                build: Build, medication_unavailable: bool = False) -> DrugExposure | None:
+                build: Build, medication_unavailable: bool = False, validate: bool = True,
+                memo: dict[Any, Identified] | None = None) -> DrugExposure | None:
     """One medication record -> DrugExposure, or None when it maps to no class and does not look anticancer.
+
+    ``validate=False`` leaves the R4B validation of a classified record to the caller (``normalise_drugs``).
 
     A record whose drug cannot be identified because its Medication could not be fetched is kept as an
     unidentified drug flagged ``looks_anticancer_unclassified`` (it might be chemotherapy: unknown, not ignored).
@@ -144,13 +182,13 @@ def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[st
     strings = texts(concept)
     if not pairs and not strings:
         build.count(f"{source}: drug could not be identified")
-        if not medication_unavailable or not build.valid(res, source):
+        if not medication_unavailable or (validate and not build.valid(res, source)):
             return None
         start, end, ongoing = _anchor(res, source, build)
         return DrugExposure(classes=frozenset(), resource_id=f"{source}/{res.get('id')}", source=source,
                             name="unidentified medication (Medication resource unavailable)", status=res.get("status"),
                             start=start, end=end, ongoing=ongoing, looks_anticancer_unclassified=True)
-    ingredients, classes = drugs.match(pairs, strings)
+    ingredients, classes, looks_raw = _identify(pairs, strings, drugs, memo)
     dosages = _dosages(res, source)
     dose_q = _dose_quantity(dosages[0], source) if dosages else {}
     dose_mg = to_mg(dose_q)
@@ -161,10 +199,10 @@ def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[st
     route = _route(dosages, concept, drugs)
     if route is not None and route not in drugs.systemic_routes:
         classes = frozenset(c for c in classes if c not in drugs.systemic_only_classes)
-    looks = drugs.looks_anticancer(pairs, strings) and not (classes & ANTICANCER_CLASSES)
+    looks = looks_raw and not (classes & ANTICANCER_CLASSES)
     if not classes and not looks:
         return None
-    if not build.valid(res, source):
+    if validate and not build.valid(res, source):
         return None
     start, end, ongoing = _anchor(res, source, build)
     per_day = _per_day(dosages[0]) if dosages and source != "MedicationAdministration" else None
@@ -210,7 +248,8 @@ def _request_end(res: dict[str, Any], build: Build) -> FuzzyDate | None:
 def normalise_drugs(raw_resources: dict[str, list[Any]], build: Build,
                     medication_unavailable: bool = False) -> tuple[DrugExposure, ...]:
     medications = {m["id"]: m for m in raw_resources.get("Medication", []) if isinstance(m, dict) and isinstance(m.get("id"), str)}
-    out: list[DrugExposure] = []
+    read: list[tuple[dict[str, Any], str, DrugExposure]] = []
+    memo: dict[Any, Identified] = {}
     for source in ("MedicationAdministration", "MedicationStatement", "MedicationRequest"):
         for res in raw_resources.get(source, []):
             if not isinstance(res, dict):
@@ -220,7 +259,30 @@ def normalise_drugs(raw_resources: dict[str, list[Any]], build: Build,
                 continue
             if source == "MedicationRequest" and res.get("intent") not in REQUEST_INTENTS and res.get("intent") is not None:
                 continue
-            exposure = exposure_of(res, source, medications, build, medication_unavailable)
+            exposure = exposure_of(res, source, medications, build, medication_unavailable, validate=False,
+                                   memo=memo)
             if exposure is not None:
-                out.append(exposure)
-    return tuple(out)
+                read.append((res, source, exposure))
+    deciding = records_to_validate([exposure for _res, _source, exposure in read], build.evaluation_date)
+    return tuple(exposure for index, (res, source, exposure) in enumerate(read)
+                 if index not in deciding or build.valid(res, source))
+
+
+def records_to_validate(exposures: list[DrugExposure], evaluation_date: dt.date) -> set[int]:
+    """Indexes of the exposures that can decide a criterion and so must pass R4B validation (module docstring)."""
+    horizon = evaluation_date - dt.timedelta(days=VALIDATION_WINDOW_DAYS)
+    chosen: set[int] = set()
+    by_class: dict[str, list[tuple[dt.date, int]]] = defaultdict(list)
+    for index, e in enumerate(exposures):
+        dates = [d.latest for d in (e.start, e.end) if d is not None]
+        newest = max(dates) if dates else None
+        if (e.ongoing or newest is None or newest >= horizon or e.looks_anticancer_unclassified
+                or e.source != "MedicationAdministration"):
+            chosen.add(index)
+        if newest is not None:  # recent records rank too: "newest per class" means among all of them
+            for cls in e.classes:
+                by_class[cls].append((newest, index))
+    for items in by_class.values():
+        items.sort(reverse=True)
+        chosen.update(index for _date, index in items[:NEWEST_PER_CLASS])
+    return chosen

@@ -20,7 +20,7 @@ from cds.facts import FuzzyDate, LabValue
 from cds.mappings import LabConcept, Mappings, UlnTable, norm_code
 from cds.normalise.answers import read_coded, read_score
 from cds.normalise.common import Build, as_dict, as_list, codings, texts
-from cds.normalise.dates import effective, parse_fuzzy, raw_sort_key
+from cds.normalise.dates import DateMemo, effective, parse_fuzzy, raw_sort_key
 from cds.normalise.patient import age_in_duration
 from cds.normalise.units import Converted, convert_quantity, number, quantity_units
 
@@ -30,15 +30,30 @@ LOOKBACK_DAYS = 400
 MAX_PER_CONCEPT = 12
 
 
-def observation_concepts(obs: dict[str, Any], mappings: Mappings) -> set[str]:
-    """Concepts the Observation's code or any component code maps to (raw JSON, no validation)."""
+def observation_concepts(obs: dict[str, Any], mappings: Mappings,
+                         memo: dict[tuple[Any, Any], tuple[str, ...]] | None = None) -> set[str]:
+    """Concepts the Observation's code or any component code maps to (raw JSON, no validation).
+
+    ``memo`` (one call's) remembers ``lab_concepts_for`` per (system, code): a chart repeats a few dozen codes.
+    """
     found: set[str] = set()
     for system, code in codings(obs.get("code")):
-        found.update(mappings.lab_concepts_for(system, code))
+        found.update(_concepts_for(system, code, mappings, memo))
     for comp in as_list(obs.get("component")):
         if isinstance(comp, dict):
             for system, code in codings(comp.get("code")):
-                found.update(mappings.lab_concepts_for(system, code))
+                found.update(_concepts_for(system, code, mappings, memo))
+    return found
+
+
+def _concepts_for(system: Any, code: Any, mappings: Mappings,
+                  memo: dict[tuple[Any, Any], tuple[str, ...]] | None) -> tuple[str, ...]:
+    if memo is None or not isinstance(system, str | None) or not isinstance(code, str):
+        return mappings.lab_concepts_for(system, code)
+    key = (system, code)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = mappings.lab_concepts_for(system, code)
     return found
 
 
@@ -47,6 +62,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     m = build.mappings
     horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    concept_memo: dict[tuple[Any, Any], tuple[str, ...]] = {}
+    parse = DateMemo()
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
             build.count("Observation: malformed resource skipped")
@@ -54,11 +71,11 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         status = obs.get("status")
         if status not in COUNTED and status not in EVIDENCE_ONLY:
             continue
-        concepts = observation_concepts(obs, m)
+        concepts = observation_concepts(obs, m, concept_memo)
         if not concepts:
             continue
-        start, end = effective(obs, "effective", build.tz)
-        when = end or start or parse_fuzzy(obs.get("issued"), build.tz)
+        start, end = effective(obs, "effective", build.tz, parse)
+        when = end or start or parse(obs.get("issued"), build.tz)
         if when is None or when.latest < horizon:
             continue
         if when.earliest > build.evaluation_date:

@@ -1,0 +1,93 @@
+"""``cds.http.hooks.gc_paused``: the collector is off while a request body is parsed and always back on after."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from cds.http import guards, hooks
+from tests.cds_service import SERVICE_ID, hook_request
+
+URL = f"/cds-services/{SERVICE_ID}"
+
+
+@pytest.fixture(autouse=True)
+def _collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if was:
+        gc.enable()
+    else:  # pragma: no cover - pytest runs with the collector on
+        gc.disable()
+
+
+def test_paused_inside_and_on_again_after() -> None:
+    with hooks.gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_on_again_after_an_exception() -> None:
+    with pytest.raises(ValueError), hooks.gc_paused():
+        raise ValueError("bad body")
+    assert gc.isenabled()
+
+
+def test_overlapping_requests_turn_it_on_only_when_the_last_one_ends() -> None:
+    first, second = hooks.gc_paused(), hooks.gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second request is still parsing
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_by_the_application_stays_off() -> None:
+    gc.disable()
+    with hooks.gc_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+
+
+def test_threads_leave_it_on() -> None:
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        for i in range(50):
+            with hooks.gc_paused():
+                if i == 0:
+                    barrier.wait(timeout=5)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert gc.isenabled() and hooks._GcPause.depth == 0  # noqa: SLF001
+
+
+@pytest.mark.parametrize(("data", "status"), [(None, 200), ("{not json", 400), ('{"a": NaN}', 400)])
+def test_hook_call_parses_with_the_collector_off_and_leaves_it_on(make_app, mint_token, monkeypatch,
+                                                                   data, status) -> None:
+    seen: list[bool] = []
+    real = guards.read_json_object
+
+    def spy():  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return real()
+
+    monkeypatch.setattr(guards, "read_json_object", spy)
+    client = make_app().test_client()
+    payload = json.dumps(hook_request()) if data is None else data
+    response = client.post(URL, data=payload, content_type="application/json",
+                           headers={"Authorization": f"Bearer {mint_token('http://localhost' + URL)}"})
+    assert response.status_code == status
+    assert seen == [False]
+    assert gc.isenabled()
