@@ -15,6 +15,16 @@ from typing import Any
 RESULT_SCHEMA_VERSION = "1.0"
 
 
+def display_number(value: float) -> str:
+    """A number rounded for people: two decimals from 1 up (449.96, 1.8, 210, 1000000), three significant
+    digits below 1 (0.503, 0.0412). Results keep the exact values; this is for reasons and card text only."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if abs(value) >= 1:
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
 class Result(StrEnum):
     MET = "met"
     NOT_MET = "not-met"

@@ -167,3 +167,20 @@ def test_exclusions_are_labelled_so_met_is_not_misread() -> None:
     assert "- Exclusion not present: Brain metastases" in detail
     assert "- Exclusion: HIV positive: no HIV test" in detail
     assert "- Age 1 to 18\n" in detail
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.502842, "0.503"),
+        (1.79795, "1.8"),
+        (449.96, "449.96"),
+        (210.0, "210"),
+        (1e6, "1000000"),
+        (0.0412, "0.0412"),
+    ],
+)
+def test_numbers_are_rounded_for_people_but_exact_in_the_extension(value: float, shown: str) -> None:
+    from cds.results import display_number
+
+    assert display_number(value) == shown

@@ -18,7 +18,7 @@ from cds.cards.markdown import escape, find_urls
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
 from cds.config import Config
-from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict
+from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
 
 
@@ -53,8 +53,9 @@ class _Writer:
 
 
 def _number(value: Any) -> str:
+    """Display rounding (see ``display_number``); the extension keeps full precision."""
     if isinstance(value, float):
-        return f"{value:g}"
+        return display_number(value)
     return str(value)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from cds.engine.context import Context
 from cds.facts import FuzzyDate
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, display_number
 
 LABELS = {
     "anc": "ANC",
@@ -82,9 +82,10 @@ def compare(value: float, op: str, limit: float) -> bool:
 
 
 def num(value: float) -> str:
-    """A number without float noise: 1.0 -> "1", 0.5 -> "0.5", 1.0499999 -> "1.05"."""
-    text = f"{value:.6g}"
-    return text
+    """A number for a one-line reason: 1.0 -> "1", 1.0499999 -> "1.05", 0.502842 -> "0.503".
+    The evidence keeps the exact value."""
+    return display_number(value)
+
 
 
 def unmapped(ctx: Context, kind: str, names: Iterable[str]) -> Outcome | None:
