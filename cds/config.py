@@ -20,11 +20,23 @@ class ConfigError(ValueError):
 
 # name -> (default, description). The README table is generated from / checked against this.
 ENV_VARS: dict[str, tuple[str, str]] = {
-    "NK_CDS_AUTH": ("jwt", "`jwt` verifies CDS client JWTs; `off` disables it (local development and the demo only; logs a warning)"),
+    "NK_CDS_AUTH": (
+        "jwt",
+        "`jwt` verifies CDS client JWTs; `off` disables it (local development and the demo only; logs a warning)",
+    ),
     "NK_CDS_TRUSTED_ISSUERS": ("{}", "JSON object issuer -> JWKS file path or https URL"),
-    "NK_CDS_FHIR_ALLOWLIST": ("", "comma-separated FHIR base-URL prefixes the service may call; empty = none"),
-    "NK_CDS_PUBLIC_URL": ("", "public base URL of the service (JWT `aud` check behind proxies); empty = from the request"),
-    "NK_CDS_DB": ("nk-cds.sqlite", "SQLite path or SQLAlchemy URL (postgresql+psycopg://...) for feedback and the JWT replay cache"),
+    "NK_CDS_FHIR_ALLOWLIST": (
+        "",
+        "comma-separated FHIR base-URL prefixes the service may call; empty = none",
+    ),
+    "NK_CDS_PUBLIC_URL": (
+        "",
+        "public base URL of the service (JWT `aud` check behind proxies); empty = from the request",
+    ),
+    "NK_CDS_DB": (
+        "nk-cds.sqlite",
+        "SQLite path or SQLAlchemy URL (postgresql+psycopg://...) for feedback and the JWT replay cache",
+    ),
     "NK_CDS_CORS_ORIGINS": ("*", "comma-separated allowed CORS origins, or `*`"),
     "NK_CDS_MAX_REQUEST_BYTES": ("33554432", "largest accepted request body (bytes); larger gets 413"),
     "NK_CDS_FHIR_BUDGET_S": ("3.0", "overall time budget for FHIR queries in one hook call (seconds)"),
@@ -33,9 +45,18 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "NK_CDS_MAX_CARDS": ("5", "most cards returned"),
     "NK_CDS_TIMEZONE": ("UTC", "IANA time zone for date arithmetic"),
     "NK_CDS_TRIALS": ("", "comma-separated NCT ids to enable; empty = all"),
-    "NK_CDS_COUNTRIES": ("", "comma-separated countries; only trials with a site there are suggested; empty = any"),
-    "NK_CDS_SUGGEST_STATUSES": ("RECRUITING,NOT_YET_RECRUITING,ENROLLING_BY_INVITATION,UNKNOWN", "registry statuses that may be suggested"),
-    "NK_CDS_NOT_YET_HORIZON_DAYS": ("365", "a not-yet-eligible trial gets a card only when its eligibleFrom is at most this many days away"),
+    "NK_CDS_COUNTRIES": (
+        "",
+        "comma-separated countries; only trials with a site there are suggested; empty = any",
+    ),
+    "NK_CDS_SUGGEST_STATUSES": (
+        "RECRUITING,NOT_YET_RECRUITING,ENROLLING_BY_INVITATION,UNKNOWN",
+        "registry statuses that may be suggested",
+    ),
+    "NK_CDS_NOT_YET_HORIZON_DAYS": (
+        "365",
+        "a not-yet-eligible trial gets a card only when its eligibleFrom is at most this many days away",
+    ),
     "NK_CDS_SCREENING_WINDOW_DAYS": ("14", "default age limit of a lab result that may decide a criterion"),
     "NK_CDS_SERVICE_ID": ("nk-cell-trials", "id of the patient-view service in discovery"),
     "NK_CDS_LOG_LEVEL": ("INFO", "log level of the service's own loggers"),
@@ -75,7 +96,12 @@ class Config:
     timezone: str = "UTC"
     trials: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
-    suggest_statuses: tuple[str, ...] = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "UNKNOWN")
+    suggest_statuses: tuple[str, ...] = (
+        "RECRUITING",
+        "NOT_YET_RECRUITING",
+        "ENROLLING_BY_INVITATION",
+        "UNKNOWN",
+    )
     screening_window_days: int = 14
     not_yet_horizon_days: int = 365
     service_id: str = "nk-cell-trials"

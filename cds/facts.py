@@ -129,7 +129,8 @@ class DrugExposure:
     ongoing: bool = False
     dose_mg: float | None = None  # per administration, in mg, when given
     dose_per_day_mg: float | None = None  # when the record states a daily dose
-    route: str | None = None  # normalised: oral | intravenous | intramuscular | subcutaneous | inhaled | topical | other
+    # normalised: oral | intravenous | intramuscular | subcutaneous | inhaled | topical | other
+    route: str | None = None
     prednisone_factor: float | None = None  # mg prednisone per mg of this drug (systemic corticosteroids)
     looks_anticancer_unclassified: bool = False  # looks like an anticancer drug but matches no class
 

@@ -33,7 +33,9 @@ def load_catalogue(config: Config) -> Catalogue:
     return Catalogue(trials=trials, mappings=load_mappings(), definitions_version=definitions_version())
 
 
-def evaluate_patient(raw: Any, catalogue: Catalogue, config: Config, evaluation_date: dt.date) -> tuple[Any, list[Any]]:
+def evaluate_patient(
+    raw: Any, catalogue: Catalogue, config: Config, evaluation_date: dt.date
+) -> tuple[Any, list[Any]]:
     """Raw resources -> (PatientFacts, [TrialResult]) for every enabled trial."""
     from cds.engine import evaluate_trial
     from cds.normalise import build_facts
@@ -46,7 +48,9 @@ def evaluate_patient(raw: Any, catalogue: Catalogue, config: Config, evaluation_
     return facts, results
 
 
-def run_patient_view(request: dict[str, Any], catalogue: Catalogue, config: Config, now: dt.datetime) -> dict[str, Any]:
+def run_patient_view(
+    request: dict[str, Any], catalogue: Catalogue, config: Config, now: dt.datetime
+) -> dict[str, Any]:
     """A validated patient-view request -> the CDS Hooks response body ``{"cards": [...]}``.
 
     Raises ``cds.errors.PreconditionFailed`` when Patient or Condition data cannot be obtained.

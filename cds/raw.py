@@ -29,9 +29,12 @@ REQUIRED_TYPES: tuple[str, ...] = ("Patient", "Condition")
 @dataclass
 class RawPatient:
     patient_id: str
-    resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by resourceType (+ "Medication")
-    unavailable: dict[str, str] = field(default_factory=dict)  # resourceType -> reason (no patient data in it)
-    notes: list[str] = field(default_factory=list)  # safe data-quality notes, e.g. "3 invalid resources skipped"
+    # by resourceType (+ "Medication")
+    resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # resourceType -> reason (no patient data in it)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    # safe data-quality notes, e.g. "3 invalid resources skipped"
+    notes: list[str] = field(default_factory=list)
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         return self.resources.get(resource_type, [])

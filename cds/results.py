@@ -49,7 +49,8 @@ class Evidence:
     unit: str | None = None
     date: str | None = None  # as recorded (may be partial)
     limit: Any = None  # the threshold it was compared with, in ``unit``
-    limitSource: str | None = None  # "observation" | "trial" | "fallback:<table>" | "fallback-unverified:<table>"
+    # "observation" | "trial" | "fallback:<table>" | "fallback-unverified:<table>"
+    limitSource: str | None = None
     note: str | None = None  # e.g. "older than the 14-day screening window"
 
     def to_json(self) -> dict[str, Any]:

@@ -22,8 +22,13 @@ def raw_of(builder: PatientBuilder, unavailable: dict[str, str] | None = None) -
     return RawPatient(builder.patient_id, resources, unavailable=dict(unavailable or {}))
 
 
-def facts_of(builder: PatientBuilder, *, config: Config | None = None, today: dt.date = TODAY,
-             unavailable: dict[str, str] | None = None) -> PatientFacts:
+def facts_of(
+    builder: PatientBuilder,
+    *,
+    config: Config | None = None,
+    today: dt.date = TODAY,
+    unavailable: dict[str, str] | None = None,
+) -> PatientFacts:
     return build_facts(raw_of(builder, unavailable), today, load_mappings(), config or Config())
 
 

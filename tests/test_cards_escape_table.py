@@ -15,7 +15,9 @@ def reference_plain(text: str) -> str:
     return "".join(HTML[ch] if ch in HTML else "\\" + ch if ch in PUNCT else ch for ch in text)
 
 
-TEXT = st.text(alphabet=st.sampled_from(list("ab <>&\\`*_[]|~#-+1.)(:/é\u00a0\n")) | st.characters(), max_size=60)
+TEXT = st.text(
+    alphabet=st.sampled_from(list("ab <>&\\`*_[]|~#-+1.)(:/é\u00a0\n")) | st.characters(), max_size=60
+)
 
 
 @settings(derandomize=True, max_examples=300)

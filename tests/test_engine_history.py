@@ -397,14 +397,28 @@ def test_on_hold_administration_still_counts_but_on_hold_order_is_not_current_us
     Found end to end (tests/test_pipeline_records.py): the engine skipped every on-hold record, so an on-hold
     chemotherapy administration 5 days ago read as "none recorded".
     """
-    within = {"kind": "exposure", "drugClasses": ["myelosuppressive-chemotherapy"], "within": {"value": 21, "unit": "d"}}
+    within = {
+        "kind": "exposure",
+        "drugClasses": ["myelosuppressive-chemotherapy"],
+        "within": {"value": 21, "unit": "d"},
+    }
     for source in ("MedicationAdministration", "MedicationStatement"):
         given = make_facts(
-            TODAY, drugs=[drug("myelosuppressive-chemotherapy", end=TODAY - dt.timedelta(days=5), status="on-hold", source=source)]
+            TODAY,
+            drugs=[
+                drug(
+                    "myelosuppressive-chemotherapy",
+                    end=TODAY - dt.timedelta(days=5),
+                    status="on-hold",
+                    source=source,
+                )
+            ],
         )
         assert run_rule(within, given).result == Result.MET, source
     current = {"kind": "exposure", "drugClasses": ["anticoagulant"], "current": True}
-    paused = make_facts(TODAY, drugs=[drug("anticoagulant", ongoing=True, status="on-hold", source="MedicationRequest")])
+    paused = make_facts(
+        TODAY, drugs=[drug("anticoagulant", ongoing=True, status="on-hold", source="MedicationRequest")]
+    )
     assert run_rule(current, paused).result == Result.NOT_MET
 
 

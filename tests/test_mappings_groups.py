@@ -26,11 +26,19 @@ def _example(kind: str, row: dict[str, Any]) -> str:
     if kind == "code":
         return row["code"]
     prefix = row["prefix"]
-    return prefix + ("9" if prefix[-1].isalpha() or prefix.endswith(".") else ".9") if len(prefix) <= 3 else prefix + "9"
+    return (
+        prefix + ("9" if prefix[-1].isalpha() or prefix.endswith(".") else ".9")
+        if len(prefix) <= 3
+        else prefix + "9"
+    )
 
 
-@pytest.mark.parametrize(("group", "kind", "row"), _rows("conditions"), ids=lambda v: v if isinstance(v, str) else "")
-def test_every_condition_code_and_prefix_matches_its_group(group: str, kind: str, row: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("group", "kind", "row"), _rows("conditions"), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_condition_code_and_prefix_matches_its_group(
+    group: str, kind: str, row: dict[str, Any]
+) -> None:
     code = _example(kind, row)
     if row.get("except") and any(code.replace(".", "").startswith(e.replace(".", "")) for e in row["except"]):
         pytest.skip("example falls in an exception")
@@ -38,14 +46,18 @@ def test_every_condition_code_and_prefix_matches_its_group(group: str, kind: str
     assert group in found
 
 
-@pytest.mark.parametrize(("group", "kind", "row"), _rows("procedures"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("group", "kind", "row"), _rows("procedures"), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_every_procedure_code_matches_its_group(group: str, kind: str, row: dict[str, Any]) -> None:
     texts = row.get("requires_text", [])[:1]
     found = M.procedures.match([(SYSTEMS[row["system"]], _example(kind, row))], texts)
     assert group in found
 
 
-@pytest.mark.parametrize(("group", "kind", "row"), _rows("vaccines"), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("group", "kind", "row"), _rows("vaccines"), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_every_vaccine_code_matches_its_group(group: str, kind: str, row: dict[str, Any]) -> None:
     assert group in M.vaccines.match([(SYSTEMS[row["system"]], row["code"])], [])
 
@@ -54,7 +66,9 @@ def test_every_vaccine_code_matches_its_group(group: str, kind: str, row: dict[s
 def test_every_condition_group_has_a_text_or_code_that_matches(group: str) -> None:
     spec = M.raw["conditions"]["groups"][group]
     if spec.get("text"):
-        assert group in M.conditions.match([], [f"History: {spec['text'][0]}"]) or group in M.conditions.match([], [spec["text"][0]])
+        assert group in M.conditions.match(
+            [], [f"History: {spec['text'][0]}"]
+        ) or group in M.conditions.match([], [spec["text"][0]])
     else:
         assert spec.get("codes") or spec.get("prefixes") or spec.get("includes")
 
@@ -112,7 +126,9 @@ def test_includes_expand_to_parents() -> None:
 
 def test_exclusions_by_code_and_text() -> None:
     sct = SYSTEMS["sct"]
-    assert "neuroblastoma" not in M.conditions.match([(sct, "422886007")], ["Olfactory neuroblastoma (disorder)"])
+    assert "neuroblastoma" not in M.conditions.match(
+        [(sct, "422886007")], ["Olfactory neuroblastoma (disorder)"]
+    )
     assert "neuroblastoma" not in M.conditions.match([], ["olfactory neuroblastoma"])
     assert "neuroblastoma" in M.conditions.match([], ["Neuroblastoma of left adrenal gland"])
     assert "sarcoma" not in M.conditions.match([], ["Kaposi sarcoma"])
@@ -122,7 +138,10 @@ def test_exclusions_by_code_and_text() -> None:
 
 
 def test_site_codes_alone_are_not_neuroblastoma() -> None:
-    found = M.conditions.match([(SYSTEMS["icd10cm"], "C74.90")], ["Malignant neoplasm of unspecified part of unspecified adrenal gland"])
+    found = M.conditions.match(
+        [(SYSTEMS["icd10cm"], "C74.90")],
+        ["Malignant neoplasm of unspecified part of unspecified adrenal gland"],
+    )
     assert "neuroblastoma" not in found
     assert {"neuroblastoma-site-code", "malignancy"} <= found
 
@@ -148,6 +167,11 @@ def test_body_sites() -> None:
 
 
 def test_system_uri_variants() -> None:
-    for system in ("http://loinc.org", "http://loinc.org/", "HTTP://LOINC.ORG", "urn:oid:2.16.840.1.113883.6.1"):
+    for system in (
+        "http://loinc.org",
+        "http://loinc.org/",
+        "HTTP://LOINC.ORG",
+        "urn:oid:2.16.840.1.113883.6.1",
+    ):
         assert M.lab_concepts_for(system, "751-8") == ("anc",)
     assert M.lab_concepts_for(None, "751-8") == ()

@@ -29,8 +29,8 @@ SECTIONS = [
 
 def contract_names(kind_start: str, kind_end: str) -> list[str]:
     text = CONTRACTS.read_text(encoding="utf-8")
-    names = text[text.index("## Names"):]
-    part = names[names.index(kind_start):names.index(kind_end)]
+    names = text[text.index("## Names") :]
+    part = names[names.index(kind_start) : names.index(kind_end)]
     return re.findall(r"`([a-z0-9-]+)`", part)
 
 
@@ -46,7 +46,7 @@ def test_every_contract_name_is_defined(kind: str, start: str, end: str) -> None
 def test_every_defined_name_is_listed_in_contracts() -> None:
     m = load_mappings()
     text = CONTRACTS.read_text(encoding="utf-8")
-    names_section = text[text.index("## Names"):]
+    names_section = text[text.index("## Names") :]
     for kind in KINDS:
         for name in m.all_names(kind):
             assert f"`{name}`" in names_section, f"{kind} {name} not listed in CONTRACTS.md Names"
@@ -91,10 +91,27 @@ def test_unverified_rows_stay_visible() -> None:
 
 def test_lab_info_has_canonical_units() -> None:
     m = load_mappings()
-    expected = {"anc": "10*9/L", "hemoglobin": "g/L", "bilirubin-total": "mg/dL", "creatinine": "mg/dL", "crcl": "mL/min",
-                "alt": "U/L", "inr": "{INR}", "pt": "s", "qtc": "ms", "lvef": "%", "body-weight": "kg", "body-height": "cm",
-                "urine-protein-24h": "g/(24.h)", "hcg": "[IU]/L", "hbv-dna": "[IU]/mL", "tumor-size": "mm",
-                "karnofsky": "{score}", "lansky": "{score}", "ecog": "{score}"}
+    expected = {
+        "anc": "10*9/L",
+        "hemoglobin": "g/L",
+        "bilirubin-total": "mg/dL",
+        "creatinine": "mg/dL",
+        "crcl": "mL/min",
+        "alt": "U/L",
+        "inr": "{INR}",
+        "pt": "s",
+        "qtc": "ms",
+        "lvef": "%",
+        "body-weight": "kg",
+        "body-height": "cm",
+        "urine-protein-24h": "g/(24.h)",
+        "hcg": "[IU]/L",
+        "hbv-dna": "[IU]/mL",
+        "tumor-size": "mm",
+        "karnofsky": "{score}",
+        "lansky": "{score}",
+        "ecog": "{score}",
+    }
     for concept, unit in expected.items():
         assert m.lab(concept).unit == unit, concept
     assert m.lab("creatinine").uln_fallback is not None
@@ -133,8 +150,16 @@ def test_copy_of_mappings_loads(tmp_path: Path) -> None:
         ("labs.yaml", lambda d: d["concepts"]["anc"].update(units="no-table"), "unknown unit table"),
         ("labs.yaml", lambda d: d["concepts"]["anc"]["codes"][0].update(ver="V9"), "V9"),
         ("conditions.yaml", lambda d: d["groups"]["sarcoma"].update(includes=["nope"]), "unknown group"),
-        ("conditions.yaml", lambda d: d["groups"]["gvhd"]["codes"][0].update(system="snomed"), "unknown code system"),
-        ("drugs.yaml", lambda d: d["classes"]["nitrosourea"]["ingredients"].append("unobtainium"), "unknown ingredient"),
+        (
+            "conditions.yaml",
+            lambda d: d["groups"]["gvhd"]["codes"][0].update(system="snomed"),
+            "unknown code system",
+        ),
+        (
+            "drugs.yaml",
+            lambda d: d["classes"]["nitrosourea"]["ingredients"].append("unobtainium"),
+            "unknown ingredient",
+        ),
         ("drugs.yaml", lambda d: d.pop("routes"), "routes"),
         ("vaccines.yaml", lambda d: d.update(kind="labs"), "vaccines.yaml"),
         ("labs.yaml", lambda d: d["unit_tables"]["percent"]["units"][0].update(factor=2), "canonical"),

@@ -16,9 +16,11 @@ def test_full_date() -> None:
 
 @pytest.mark.parametrize(
     ("text", "earliest", "latest"),
-    [("2024", dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
-     ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
-     ("2023-02", dt.date(2023, 2, 1), dt.date(2023, 2, 28))],
+    [
+        ("2024", dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+        ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        ("2023-02", dt.date(2023, 2, 1), dt.date(2023, 2, 28)),
+    ],
 )
 def test_partial_dates_are_intervals(text: str, earliest: dt.date, latest: dt.date) -> None:
     d = parse_fuzzy(text)
@@ -45,8 +47,21 @@ def test_date_times_are_converted_to_the_configured_zone(text: str, tz: str, day
 
 @pytest.mark.parametrize(
     "text",
-    ["", "garbage", "2024-13-01", "2024-02-30", "0000-01-01", "24-05-14", "2024-05-14T25:00:00Z",
-     "2024-05-14T10:00:00+99:00", None, 20240514, ["2024"], {"date": "2024"}, "2024-05-14 " * 10],
+    [
+        "",
+        "garbage",
+        "2024-13-01",
+        "2024-02-30",
+        "0000-01-01",
+        "24-05-14",
+        "2024-05-14T25:00:00Z",
+        "2024-05-14T10:00:00+99:00",
+        None,
+        20240514,
+        ["2024"],
+        {"date": "2024"},
+        "2024-05-14 " * 10,
+    ],
 )
 def test_garbage_is_none(text: object) -> None:
     assert parse_fuzzy(text) is None

@@ -24,14 +24,24 @@ def test_bands_are_added() -> None:
 
 
 def test_no_derivation_when_direct_anc_same_day_or_percent_on_other_day() -> None:
-    b = patient().lab("wbc", 4.0, "10*9/L", days_ago=1).lab("neutrophils-pct", 30, "%", days_ago=1).lab("anc", 1.5, "10*9/L", days_ago=1)
+    b = (
+        patient()
+        .lab("wbc", 4.0, "10*9/L", days_ago=1)
+        .lab("neutrophils-pct", 30, "%", days_ago=1)
+        .lab("anc", 1.5, "10*9/L", days_ago=1)
+    )
     assert [v.value for v in facts_of(b).lab_values("anc")] == [1.5]
     b = patient().lab("wbc", 4.0, "10*9/L", days_ago=1).lab("neutrophils-pct", 30, "%", days_ago=2)
     assert facts_of(b).lab_values("anc") == ()
 
 
 def test_derived_anc_is_newest_when_direct_is_older() -> None:
-    b = patient().lab("anc", 0.8, "10*9/L", days_ago=5).lab("wbc", 5.0, "10*9/L", days_ago=1).lab("neutrophils-pct", 40, "%", days_ago=1)
+    b = (
+        patient()
+        .lab("anc", 0.8, "10*9/L", days_ago=5)
+        .lab("wbc", 5.0, "10*9/L", days_ago=1)
+        .lab("neutrophils-pct", 40, "%", days_ago=1)
+    )
     values = facts_of(b).lab_values("anc")
     assert [v.value for v in values] == [pytest.approx(2.0), 0.8]
 
@@ -42,8 +52,11 @@ def test_unusable_inputs_give_no_derived_value() -> None:
 
 
 def _cg(age: tuple[int, int], sex: str, weight_days_ago: int = 3) -> PatientBuilder:
-    return (PatientBuilder("cg", TODAY, age=age, sex=sex)
-            .lab("creatinine", 1.0, "mg/dL", days_ago=1).weight(72, days_ago=weight_days_ago))
+    return (
+        PatientBuilder("cg", TODAY, age=age, sex=sex)
+        .lab("creatinine", 1.0, "mg/dL", days_ago=1)
+        .weight(72, days_ago=weight_days_ago)
+    )
 
 
 def test_cockcroft_gault_male_and_female() -> None:

@@ -41,7 +41,9 @@ def test_scd_only_sbd_only_and_text_only_records() -> None:
 
 def test_unresolved_reference_uses_display() -> None:
     b = patient().med_admin("carboplatin", days_ago=3, via="reference")
-    b._resources = [r for r in b._resources if r["resourceType"] != "Medication"]  # the Medication was not fetched
+    b._resources = [
+        r for r in b._resources if r["resourceType"] != "Medication"
+    ]  # the Medication was not fetched
     b.last()["medicationReference"]["display"] = "Carboplatin 450 mg IV"
     assert "myelosuppressive-chemotherapy" in one(b).classes
 
@@ -56,26 +58,55 @@ def test_administration_statuses_that_never_count(status: str) -> None:
     assert facts_of(patient().med_admin("etoposide", days_ago=3, status=status)).drugs == ()
 
 
-@pytest.mark.parametrize(("status", "count"), [("active", 1), ("completed", 1), ("stopped", 1), ("intended", 0),
-                                               ("not-taken", 0), ("entered-in-error", 0)])
+@pytest.mark.parametrize(
+    ("status", "count"),
+    [
+        ("active", 1),
+        ("completed", 1),
+        ("stopped", 1),
+        ("intended", 0),
+        ("not-taken", 0),
+        ("entered-in-error", 0),
+    ],
+)
 def test_statement_statuses(status: str, count: int) -> None:
-    assert len(facts_of(patient().med_statement("tacrolimus", start_days_ago=30, status=status)).drugs) == count
+    assert (
+        len(facts_of(patient().med_statement("tacrolimus", start_days_ago=30, status=status)).drugs) == count
+    )
 
 
-@pytest.mark.parametrize(("status", "intent", "count"), [("active", "order", 1), ("on-hold", "order", 1),
-                                                         ("completed", "order", 0), ("cancelled", "order", 0),
-                                                         ("entered-in-error", "order", 0), ("active", "plan", 0),
-                                                         ("active", "proposal", 0)])
+@pytest.mark.parametrize(
+    ("status", "intent", "count"),
+    [
+        ("active", "order", 1),
+        ("on-hold", "order", 1),
+        ("completed", "order", 0),
+        ("cancelled", "order", 0),
+        ("entered-in-error", "order", 0),
+        ("active", "plan", 0),
+        ("active", "proposal", 0),
+    ],
+)
 def test_requests_are_only_evidence_of_current_use(status: str, intent: str, count: int) -> None:
-    drugs = facts_of(patient().med_request("warfarin", status=status, intent=intent, authored_days_ago=20)).drugs
+    drugs = facts_of(
+        patient().med_request("warfarin", status=status, intent=intent, authored_days_ago=20)
+    ).drugs
     assert len(drugs) == count
     if drugs:
-        assert drugs[0].ongoing and drugs[0].end is None and drugs[0].start == drugs[0].start.of(TODAY - dt.timedelta(days=20))
+        assert (
+            drugs[0].ongoing
+            and drugs[0].end is None
+            and drugs[0].start == drugs[0].start.of(TODAY - dt.timedelta(days=20))
+        )
 
 
 def test_anchor_is_end_of_period_and_in_progress_is_ongoing() -> None:
     d = one(patient().med_admin("topotecan", start_days_ago=12, days_ago=8))
-    assert d.start.earliest == TODAY - dt.timedelta(days=12) and d.end.earliest == TODAY - dt.timedelta(days=8) and not d.ongoing
+    assert (
+        d.start.earliest == TODAY - dt.timedelta(days=12)
+        and d.end.earliest == TODAY - dt.timedelta(days=8)
+        and not d.ongoing
+    )
     d = one(patient().med_admin("topotecan", start_days_ago=2, ongoing=True))
     assert d.ongoing and d.end is None
     d = one(patient().med_statement("tacrolimus", start_days_ago=30, status="active"))
@@ -85,7 +116,11 @@ def test_anchor_is_end_of_period_and_in_progress_is_ongoing() -> None:
 
 
 def test_dose_route_and_prednisone_factor() -> None:
-    d = one(patient().med_statement("dexamethasone", start_days_ago=10, end_days_ago=1, dose=(4, "mg"), per_day=True, route="oral"))
+    d = one(
+        patient().med_statement(
+            "dexamethasone", start_days_ago=10, end_days_ago=1, dose=(4, "mg"), per_day=True, route="oral"
+        )
+    )
     assert d.dose_mg == 4 and d.dose_per_day_mg == 4 and d.route == "oral"
     assert d.prednisone_factor == pytest.approx(6.67) and "corticosteroid-systemic" in d.classes
     d = one(patient().med_admin("methylprednisolone", days_ago=1, dose=(1, "g"), route="intravenous"))
@@ -101,10 +136,17 @@ def test_non_systemic_steroid_is_not_systemic() -> None:
 
 def test_heparin_flush_and_alteplase_catheter_clearance_are_not_anticoagulation() -> None:
     assert facts_of(patient().med_admin(Drug((), "heparin lock flush 100 units/mL"), days_ago=1)).drugs == ()
-    assert facts_of(patient().med_admin(Drug((), "heparin sodium"), days_ago=1, dose=(500, "[iU]"))).drugs == ()
-    assert "anticoagulant" in one(patient().med_admin(Drug((), "heparin sodium"), days_ago=1, dose=(5000, "[iU]"))).classes
+    assert (
+        facts_of(patient().med_admin(Drug((), "heparin sodium"), days_ago=1, dose=(500, "[iU]"))).drugs == ()
+    )
+    assert (
+        "anticoagulant"
+        in one(patient().med_admin(Drug((), "heparin sodium"), days_ago=1, dose=(5000, "[iU]"))).classes
+    )
     assert facts_of(patient().med_admin(Drug((), "alteplase"), days_ago=1, dose=(2, "mg"))).drugs == ()
-    assert "thrombolytic" in one(patient().med_admin(Drug((), "alteplase"), days_ago=1, dose=(50, "mg"))).classes
+    assert (
+        "thrombolytic" in one(patient().med_admin(Drug((), "alteplase"), days_ago=1, dose=(50, "mg"))).classes
+    )
 
 
 def test_unclassified_anticancer_drug_is_flagged() -> None:
@@ -116,7 +158,9 @@ def test_unclassified_anticancer_drug_is_flagged() -> None:
 
 
 def test_nitrosourea_vs_other_anticancer_and_gd2() -> None:
-    assert {"nitrosourea", "myelosuppressive-chemotherapy"} <= one(patient().med_admin("lomustine", days_ago=1)).classes
+    assert {"nitrosourea", "myelosuppressive-chemotherapy"} <= one(
+        patient().med_admin("lomustine", days_ago=1)
+    ).classes
     other = one(patient().med_admin("pazopanib", days_ago=1)).classes
     assert "anticancer-other" in other and "myelosuppressive-chemotherapy" not in other
     gd2 = one(patient().med_admin(Drug((), "Unituxin 17.5 mg/m2 infusion"), days_ago=1)).classes
@@ -165,16 +209,28 @@ def test_medication_named_only_by_its_ingredients(via: str) -> None:
     """
     b = patient().med_admin("carboplatin", days_ago=10, via=via)
     admin = b.last()
-    med = admin["contained"][0] if via == "contained" else next(r for r in b._resources if r["resourceType"] == "Medication")
+    med = (
+        admin["contained"][0]
+        if via == "contained"
+        else next(r for r in b._resources if r["resourceType"] == "Medication")
+    )
     del med["code"]
     admin["medicationReference"].pop("display", None)
-    med["ingredient"] = [{"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "40048", "display": "carboplatin"}]}}]
+    med["ingredient"] = [
+        {"itemCodeableConcept": {"coding": [{"system": RXNORM, "code": "40048", "display": "carboplatin"}]}}
+    ]
     assert "myelosuppressive-chemotherapy" in one(b).classes
 
 
 @pytest.mark.parametrize(
     ("field", "end_days_ago", "ongoing"),
-    [("validity", 1, False), ("validity", 0, True), ("validity", -30, True), ("bounds", 10, False), ("bounds", -5, True)],
+    [
+        ("validity", 1, False),
+        ("validity", 0, True),
+        ("validity", -30, True),
+        ("bounds", 10, False),
+        ("bounds", -5, True),
+    ],
 )
 def test_expired_active_order_is_not_current_use(field: str, end_days_ago: int, ongoing: bool) -> None:
     """An "active" order left open in the EHR whose validity (or dosing bounds) ended before today is no
@@ -182,7 +238,9 @@ def test_expired_active_order_is_not_current_use(field: str, end_days_ago: int, 
     b = patient().med_request("warfarin", authored_days_ago=400)
     end = (TODAY - dt.timedelta(days=end_days_ago)).isoformat()
     if field == "validity":
-        b.last()["dispenseRequest"] = {"validityPeriod": {"start": (TODAY - dt.timedelta(days=400)).isoformat(), "end": end}}
+        b.last()["dispenseRequest"] = {
+            "validityPeriod": {"start": (TODAY - dt.timedelta(days=400)).isoformat(), "end": end}
+        }
     else:
         b.last()["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"end": end}
     d = one(b)

@@ -32,14 +32,26 @@ def test_dropped_statuses(status: str) -> None:
 
 
 def test_newest_first_and_latest_wins_within_the_same_day() -> None:
-    b = patient().lab("anc", 1.0, "10*9/L", days_ago=10).lab("anc", 3.0, "10*9/L", days_ago=1).lab("anc", 2.0, "10*9/L", days_ago=5)
-    b.lab("anc", 4.0, "10*9/L", days_ago="2026-11-26T08:00:00Z").lab("anc", 5.0, "10*9/L", days_ago="2026-11-26T18:00:00Z")
+    b = (
+        patient()
+        .lab("anc", 1.0, "10*9/L", days_ago=10)
+        .lab("anc", 3.0, "10*9/L", days_ago=1)
+        .lab("anc", 2.0, "10*9/L", days_ago=5)
+    )
+    b.lab("anc", 4.0, "10*9/L", days_ago="2026-11-26T08:00:00Z").lab(
+        "anc", 5.0, "10*9/L", days_ago="2026-11-26T18:00:00Z"
+    )
     values = [v.value for v in labs(b, "anc")]
     assert values == [5.0, 4.0, 3.0, 2.0, 1.0]
 
 
 def test_future_and_very_old_results_are_ignored() -> None:
-    b = patient().lab("anc", 1.0, "10*9/L", days_ago=-2).lab("anc", 2.0, "10*9/L", days_ago=900).lab("anc", 3.0, "10*9/L", days_ago=0)
+    b = (
+        patient()
+        .lab("anc", 1.0, "10*9/L", days_ago=-2)
+        .lab("anc", 2.0, "10*9/L", days_ago=900)
+        .lab("anc", 3.0, "10*9/L", days_ago=0)
+    )
     f = facts_of(b)
     assert [v.value for v in f.lab_values("anc")] == [3.0]
     assert any("after the evaluation date" in n for n in f.notes)
@@ -51,7 +63,10 @@ def test_partial_date_result_is_kept_with_its_interval() -> None:
 
 
 def test_unit_conversion_and_reference_range_in_canonical_unit() -> None:
-    (v,) = labs(patient().lab("bilirubin-total-molar", 34.2, "umol/L", low=3.4, high=17.1, days_ago=1), "bilirubin-total")
+    (v,) = labs(
+        patient().lab("bilirubin-total-molar", 34.2, "umol/L", low=3.4, high=17.1, days_ago=1),
+        "bilirubin-total",
+    )
     assert v.value == pytest.approx(2.0, rel=1e-3)
     assert v.ref_high == pytest.approx(1.0, rel=1e-3) and v.ref_low == pytest.approx(0.2, rel=1e-2)
     assert v.uln_ratio == pytest.approx(2.0, rel=1e-3) and v.ref_source == "observation"
@@ -74,7 +89,11 @@ def test_wrong_dimension_unit_is_unknown() -> None:
 
 
 def test_data_absent_and_string_values() -> None:
-    b = patient().lab("anc", data_absent="not-performed", days_ago=1).lab("platelets", value_string="clumped", days_ago=1)
+    b = (
+        patient()
+        .lab("anc", data_absent="not-performed", days_ago=1)
+        .lab("platelets", value_string="clumped", days_ago=1)
+    )
     f = facts_of(b)
     assert f.lab_values("anc")[0].value is None and "not-performed" in (f.lab_values("anc")[0].problem or "")
     assert f.lab_values("platelets")[0].problem == "no numeric value"
@@ -98,19 +117,46 @@ def test_fallback_age_row_edges() -> None:
 
 
 def test_observation_range_wins_and_no_fallback_without_sex_or_for_adult_alt() -> None:
-    assert labs(PatientBuilder("c5", TODAY, age=(7, 0), sex="male").lab("creatinine", 0.5, "mg/dL", high=0.7, days_ago=1),
-                "creatinine")[0].ref_high == 0.7
-    assert labs(PatientBuilder("c6", TODAY, age=(7, 0), sex=None).lab("creatinine", 0.5, "mg/dL", days_ago=1),
-                "creatinine")[0].ref_high is None
-    assert labs(PatientBuilder("c7", TODAY, age=(30, 0), sex="male").lab("alt", 50, "U/L", days_ago=1), "alt")[0].ref_high is None
-    child_alt = labs(PatientBuilder("c8", TODAY, age=(8, 0), sex="male").lab("alt", 50, "U/L", days_ago=1), "alt")[0]
+    assert (
+        labs(
+            PatientBuilder("c5", TODAY, age=(7, 0), sex="male").lab(
+                "creatinine", 0.5, "mg/dL", high=0.7, days_ago=1
+            ),
+            "creatinine",
+        )[0].ref_high
+        == 0.7
+    )
+    assert (
+        labs(
+            PatientBuilder("c6", TODAY, age=(7, 0), sex=None).lab("creatinine", 0.5, "mg/dL", days_ago=1),
+            "creatinine",
+        )[0].ref_high
+        is None
+    )
+    assert (
+        labs(PatientBuilder("c7", TODAY, age=(30, 0), sex="male").lab("alt", 50, "U/L", days_ago=1), "alt")[
+            0
+        ].ref_high
+        is None
+    )
+    child_alt = labs(
+        PatientBuilder("c8", TODAY, age=(8, 0), sex="male").lab("alt", 50, "U/L", days_ago=1), "alt"
+    )[0]
     assert child_alt.ref_high == 45 and child_alt.ref_source == "fallback-unverified:cog-alt-uln"
 
 
 def test_components_are_read() -> None:
     comp = PatientBuilder.component
-    b = patient().lab("58410-2", display="CBC panel", components=[comp("wbc", 5.0, "10*9/L"), comp("platelets", 210, "10*9/L"),
-                                                                  comp("hemoglobin", 12.5, "g/dL")], days_ago=1)
+    b = patient().lab(
+        "58410-2",
+        display="CBC panel",
+        components=[
+            comp("wbc", 5.0, "10*9/L"),
+            comp("platelets", 210, "10*9/L"),
+            comp("hemoglobin", 12.5, "g/dL"),
+        ],
+        days_ago=1,
+    )
     f = facts_of(b)
     assert f.lab_values("wbc")[0].value == 5.0
     assert f.lab_values("platelets")[0].value == 210
@@ -123,7 +169,9 @@ def test_spo2_oxygen_context() -> None:
     assert room.context == {"oxygen": "room-air"}
     supp = labs(patient().lab("spo2", 95, "%", components=[comp("3150-0", 40, "%")], days_ago=1), "spo2")[0]
     assert supp.context == {"oxygen": "supplemental"}
-    flow0 = labs(patient().lab("spo2", 95, "%", components=[comp("3151-8", 0, "L/min")], days_ago=1), "spo2")[0]
+    flow0 = labs(patient().lab("spo2", 95, "%", components=[comp("3151-8", 0, "L/min")], days_ago=1), "spo2")[
+        0
+    ]
     assert flow0.context == {"oxygen": "room-air"}
     plain = labs(patient().lab("spo2", 95, "%", days_ago=1), "spo2")[0]
     assert plain.context == {}
@@ -147,7 +195,16 @@ def test_qualitative_presence_answers(kwargs: dict, token: str) -> None:  # type
 
 def test_interpretation_fallback_and_unrecognised_answer() -> None:
     b = patient().lab("anti-hcv", value_string="see comment", days_ago=1)
-    b.last()["interpretation"] = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "POS"}]}]
+    b.last()["interpretation"] = [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                    "code": "POS",
+                }
+            ]
+        }
+    ]
     assert labs(b, "anti-hcv")[0].coded == "positive"
     (v,) = labs(patient().lab("anti-hcv", value_string="see comment", days_ago=1), "anti-hcv")
     assert v.coded is None and "unrecognised" in (v.problem or "")
@@ -171,8 +228,19 @@ def test_dipstick_grades(kwargs: dict, token: str) -> None:  # type: ignore[type
     assert v.coded == token
 
 
-@pytest.mark.parametrize(("mg_dl", "token"), [(0, "negative"), (14.9, "negative"), (15, "trace"), (30, "1+"), (100, "2+"),
-                                              (299, "2+"), (300, "3+"), (2000, "4+")])
+@pytest.mark.parametrize(
+    ("mg_dl", "token"),
+    [
+        (0, "negative"),
+        (14.9, "negative"),
+        (15, "trace"),
+        (30, "1+"),
+        (100, "2+"),
+        (299, "2+"),
+        (300, "3+"),
+        (2000, "4+"),
+    ],
+)
 def test_quantitative_strip_protein_is_graded(mg_dl: float, token: str) -> None:
     (v,) = labs(patient().lab("5804-0", mg_dl, "mg/dL", days_ago=1), "urine-protein-dipstick")
     assert v.coded == token
@@ -186,13 +254,19 @@ def test_viral_load_quantity_reads_as_presence_and_copies_stay_unconverted() -> 
     b = patient().lab("hbv-dna", 20, "[IU]/mL", days_ago=1)
     b.last()["valueQuantity"]["comparator"] = "<"
     f = facts_of(b)
-    assert f.lab_values("hbv-dna-detected")[0].coded == "negative" and f.lab_values("hbv-dna")[0].value is None
+    assert (
+        f.lab_values("hbv-dna-detected")[0].coded == "negative" and f.lab_values("hbv-dna")[0].value is None
+    )
     f = facts_of(patient().lab("hbv-dna", 500, "{copies}/mL", days_ago=1))
-    assert f.lab_values("hbv-dna")[0].value is None and "not converted" in (f.lab_values("hbv-dna")[0].problem or "")
+    assert f.lab_values("hbv-dna")[0].value is None and "not converted" in (
+        f.lab_values("hbv-dna")[0].problem or ""
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "token"), [({"coded": (SCT, "420913000", "NYHA class III")}, "III"),
-                                               ({"value_string": "Class II"}, "II")])
+@pytest.mark.parametrize(
+    ("kwargs", "token"),
+    [({"coded": (SCT, "420913000", "NYHA class III")}, "III"), ({"value_string": "Class II"}, "II")],
+)
 def test_nyha(kwargs: dict, token: str) -> None:  # type: ignore[type-arg]
     (v,) = labs(patient().lab("88020-3", days_ago=1, **kwargs), "nyha-class")
     assert v.coded == token
@@ -241,8 +315,16 @@ def test_invalid_observation_is_skipped_and_counted() -> None:
     assert any("invalid resource skipped" in n for n in f.notes)
 
 
-@pytest.mark.parametrize(("text", "score"), [("70", 70), ("Karnofsky 70%", 70), ("ECOG 1 - restricted", 1),
-                                             ("ECOG 2 (0-5)", None), ("unable to assess", None)])
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("70", 70),
+        ("Karnofsky 70%", 70),
+        ("ECOG 1 - restricted", 1),
+        ("ECOG 2 (0-5)", None),
+        ("unable to assess", None),
+    ],
+)
 def test_scores_from_text(text: str, score: float | None) -> None:
     concept = "ecog" if "ECOG" in text else "karnofsky"
     b = patient().lab("89247-1" if concept == "ecog" else "89243-0", value_string=text, days_ago=1)
@@ -252,7 +334,10 @@ def test_scores_from_text(text: str, score: float | None) -> None:
 
 
 def test_labelled_answer_strings() -> None:
-    assert labs(patient().lab("hbsag", value_string="HBsAg: Negative", days_ago=1), "hbsag")[0].coded == "negative"
+    assert (
+        labs(patient().lab("hbsag", value_string="HBsAg: Negative", days_ago=1), "hbsag")[0].coded
+        == "negative"
+    )
 
 
 def test_ratio_to_uln_concept_keeps_an_unlisted_unit_when_the_range_shares_it() -> None:

@@ -16,9 +16,14 @@ RT = (SCT, "1156506007", "External beam radiation therapy using photons (procedu
 
 
 def test_procedure_groups_and_statuses() -> None:
-    f = facts_of(patient().procedure("hsct-autologous", days_ago=100).procedure("hsct-allogeneic", days_ago=50, status="in-progress")
-                 .procedure("hsct", days_ago=10, status="not-done").procedure("hsct", days_ago=10, status="entered-in-error")
-                 .procedure("hsct", days_ago=10, status="preparation"))
+    f = facts_of(
+        patient()
+        .procedure("hsct-autologous", days_ago=100)
+        .procedure("hsct-allogeneic", days_ago=50, status="in-progress")
+        .procedure("hsct", days_ago=10, status="not-done")
+        .procedure("hsct", days_ago=10, status="entered-in-error")
+        .procedure("hsct", days_ago=10, status="preparation")
+    )
     assert len(f.procedures) == 2
     auto, allo = f.procedures
     assert auto.groups == {"hsct-autologous", "hsct"} and allo.groups == {"hsct-allogeneic", "hsct"}
@@ -39,7 +44,9 @@ def test_radiotherapy_intent(kwargs: dict, group: str, intent: str | None) -> No
     b = patient().procedure(system=RT[0], code=RT[1], display=RT[2], text=text, days_ago=20, **kwargs)
     (p,) = facts_of(b).procedures
     assert {"radiotherapy", group} <= p.groups and p.intent == intent
-    others = {"radiotherapy-palliative", "radiotherapy-non-palliative", "radiotherapy-intent-unknown"} - {group}
+    others = {"radiotherapy-palliative", "radiotherapy-non-palliative", "radiotherapy-intent-unknown"} - {
+        group
+    }
     assert not (p.groups & others)
 
 
@@ -48,12 +55,21 @@ def test_intent_from_reason_code() -> None:
     b.last()["reasonCode"] = [{"text": "palliation of bone pain"}]
     assert facts_of(b).procedures[0].intent == "palliative"
     b = patient().procedure(system=RT[0], code=RT[1], display=RT[2], days_ago=20)
-    b.last()["extension"] = [{"url": MCODE_PROCEDURE_INTENT, "valueCodeableConcept": {"coding": [{"system": SCT, "code": "363676003"}]}}]
+    b.last()["extension"] = [
+        {
+            "url": MCODE_PROCEDURE_INTENT,
+            "valueCodeableConcept": {"coding": [{"system": SCT, "code": "363676003"}]},
+        }
+    ]
     assert facts_of(b).procedures[0].intent == "palliative"
 
 
 def test_radiotherapy_body_site_and_tbi_text() -> None:
-    (p,) = facts_of(patient().procedure(system=RT[0], code=RT[1], display=RT[2], body_site=(SCT, "39607008", "Lung structure"))).procedures
+    (p,) = facts_of(
+        patient().procedure(
+            system=RT[0], code=RT[1], display=RT[2], body_site=(SCT, "39607008", "Lung structure")
+        )
+    ).procedures
     assert p.body_sites == {"lung"}
     (p,) = facts_of(patient().procedure(text="Total body irradiation 12 Gy", days_ago=60)).procedures
     assert "tbi" in p.groups and "radiotherapy" in p.groups
@@ -62,29 +78,53 @@ def test_radiotherapy_body_site_and_tbi_text() -> None:
 
 
 def test_mibg_therapy_vs_scan() -> None:
-    (p,) = facts_of(patient().procedure(system=CPT, code="79101", display="Radiopharmaceutical therapy", text="131I-MIBG therapy")).procedures
+    (p,) = facts_of(
+        patient().procedure(
+            system=CPT, code="79101", display="Radiopharmaceutical therapy", text="131I-MIBG therapy"
+        )
+    ).procedures
     assert "mibg-therapy" in p.groups
     assert facts_of(patient().procedure(text="MIBG scan (123I)")).procedures == ()
 
 
 def test_immunizations() -> None:
-    f = facts_of(patient().immunization("03", days_ago=20).immunization("149", days_ago=5, status="not-done")
-                 .immunization("206", days_ago=3).immunization("140", days_ago=2, status="entered-in-error"))
+    f = facts_of(
+        patient()
+        .immunization("03", days_ago=20)
+        .immunization("149", days_ago=5, status="not-done")
+        .immunization("206", days_ago=3)
+        .immunization("140", days_ago=2, status="entered-in-error")
+    )
     groups = [i.groups for i in f.immunizations]
     assert groups == [{"live-vaccine"}, {"mva-bn"}]
-    assert f.immunizations[0].date is not None and f.immunizations[0].date.earliest == TODAY - dt.timedelta(days=20)
+    assert f.immunizations[0].date is not None and f.immunizations[0].date.earliest == TODAY - dt.timedelta(
+        days=20
+    )
 
 
 def test_allergies() -> None:
-    f = facts_of(patient().allergy(text="Dinutuximab - anaphylaxis").allergy(text="murine protein", verification_status="refuted")
-                 .allergy(text="monoclonal antibody", clinical_status="resolved").allergy(text="penicillin"))
+    f = facts_of(
+        patient()
+        .allergy(text="Dinutuximab - anaphylaxis")
+        .allergy(text="murine protein", verification_status="refuted")
+        .allergy(text="monoclonal antibody", clinical_status="resolved")
+        .allergy(text="penicillin")
+    )
     assert [a.groups for a in f.allergies] == [{"biologics"}]
 
 
 def test_research_subjects() -> None:
-    f = facts_of(patient().research_subject("NCT01234567", status="on-study", start_days_ago=30)
-                 .research_subject("NCT06631391", status="candidate").research_subject("LOCAL-9", status="withdrawn"))
-    assert [(r.study, r.on_study) for r in f.research] == [("NCT01234567", True), ("NCT06631391", False), ("LOCAL-9", False)]
+    f = facts_of(
+        patient()
+        .research_subject("NCT01234567", status="on-study", start_days_ago=30)
+        .research_subject("NCT06631391", status="candidate")
+        .research_subject("LOCAL-9", status="withdrawn")
+    )
+    assert [(r.study, r.on_study) for r in f.research] == [
+        ("NCT01234567", True),
+        ("NCT06631391", False),
+        ("LOCAL-9", False),
+    ]
     assert f.research[0].start is not None
 
 
@@ -112,7 +152,10 @@ def test_age_arithmetic() -> None:
 def test_sources_follow_unavailable() -> None:
     f = facts_of(patient(), unavailable={"Procedure": "403 Forbidden", "Immunization": "timeout"})
     assert set(f.sources) == set(RESOURCE_TYPES)
-    assert f.sources["Procedure"] == SourceState.UNAVAILABLE and f.sources["Immunization"] == SourceState.UNAVAILABLE
+    assert (
+        f.sources["Procedure"] == SourceState.UNAVAILABLE
+        and f.sources["Immunization"] == SourceState.UNAVAILABLE
+    )
     assert f.source_ok("Condition") and f.source_ok("Observation")
 
 
@@ -181,7 +224,9 @@ def test_procedure_in_progress_without_end_is_ongoing_and_stopped_counts(
 ) -> None:
     """Found end to end (tests/test_pipeline_dates.py / _records.py): a radiotherapy course in progress since
     60 days ago got ``end = start`` (read as over for 60 days), and a stopped (cut-short) course was dropped."""
-    b = patient().procedure("radiotherapy", start_days_ago=60, days_ago=(5 if period_end else None), status=status)
+    b = patient().procedure(
+        "radiotherapy", start_days_ago=60, days_ago=(5 if period_end else None), status=status
+    )
     if not period_end:
         b.last()["performedPeriod"] = {"start": b.date(60)}
     f = facts_of(b)

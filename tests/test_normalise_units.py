@@ -25,7 +25,9 @@ def _table(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("table", "unit", "factor"), ROWS, ids=[f"{t}:{u}" for t, u, _ in ROWS])
 def test_every_unit_converts_with_its_factor(table: str, unit: str, factor: float) -> None:
-    conv = convert_quantity({"value": 2.5, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}, _table(table))
+    conv = convert_quantity(
+        {"value": 2.5, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}, _table(table)
+    )
     assert conv.problem is None
     assert conv.value == pytest.approx(2.5 * factor)
     assert conv.unit == TABLES[table]["canonical"]
@@ -60,8 +62,10 @@ def test_known_conversions(table: str, value: float, unit: str, expected: float)
 
 
 def test_ucum_code_wins_over_display_unit() -> None:
-    conv = convert_quantity({"value": 1000, "unit": "cells per microlitre", "system": "http://unitsofmeasure.org", "code": "/uL"},
-                            _table("cell-count"))
+    conv = convert_quantity(
+        {"value": 1000, "unit": "cells per microlitre", "system": "http://unitsofmeasure.org", "code": "/uL"},
+        _table("cell-count"),
+    )
     assert conv.value == pytest.approx(1.0)
 
 

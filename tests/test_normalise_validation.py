@@ -42,9 +42,14 @@ def _chemo_history(newer: int, old_days_ago: int):  # type: ignore[no-untyped-de
     return p
 
 
-@pytest.mark.parametrize(("old_days_ago", "validated"), [
-    (VALIDATION_WINDOW_DAYS - 1, True), (VALIDATION_WINDOW_DAYS, True), (VALIDATION_WINDOW_DAYS + 1, False),
-])
+@pytest.mark.parametrize(
+    ("old_days_ago", "validated"),
+    [
+        (VALIDATION_WINDOW_DAYS - 1, True),
+        (VALIDATION_WINDOW_DAYS, True),
+        (VALIDATION_WINDOW_DAYS + 1, False),
+    ],
+)
 def test_invalid_drug_record_validated_only_inside_the_window(old_days_ago: int, validated: bool) -> None:
     facts = facts_of(_chemo_history(NEWEST_PER_CLASS, old_days_ago))
     ids = {d.resource_id for d in facts.drugs}
@@ -55,7 +60,9 @@ def test_invalid_drug_record_validated_only_inside_the_window(old_days_ago: int,
 
 
 @pytest.mark.parametrize(("newer", "validated"), [(NEWEST_PER_CLASS - 1, True), (NEWEST_PER_CLASS, False)])
-def test_old_invalid_record_is_validated_while_among_the_newest_of_its_class(newer: int, validated: bool) -> None:
+def test_old_invalid_record_is_validated_while_among_the_newest_of_its_class(
+    newer: int, validated: bool
+) -> None:
     facts = facts_of(_chemo_history(newer, 400))
     assert (INVALID_MA in facts.notes) == validated
     assert len(facts.drugs) == newer + (0 if validated else 1)
@@ -71,11 +78,26 @@ def test_old_invalid_ongoing_and_non_administration_records_are_validated() -> N
     assert INVALID_MA in facts.notes and len(facts.drugs) == NEWEST_PER_CLASS
 
 
-def _exposure(i: int, days_ago: int | None, *, classes: tuple[str, ...] = (CHEMO,), source: str = "MedicationAdministration",
-              ongoing: bool = False, looks: bool = False) -> DrugExposure:
+def _exposure(
+    i: int,
+    days_ago: int | None,
+    *,
+    classes: tuple[str, ...] = (CHEMO,),
+    source: str = "MedicationAdministration",
+    ongoing: bool = False,
+    looks: bool = False,
+) -> DrugExposure:
     day = FuzzyDate.of(TODAY - dt.timedelta(days=days_ago)) if days_ago is not None else None
-    return DrugExposure(classes=frozenset(classes), resource_id=f"{source}/{i}", source=source, name="x",
-                        start=day, end=day, ongoing=ongoing, looks_anticancer_unclassified=looks)
+    return DrugExposure(
+        classes=frozenset(classes),
+        resource_id=f"{source}/{i}",
+        source=source,
+        name="x",
+        start=day,
+        end=day,
+        ongoing=ongoing,
+        looks_anticancer_unclassified=looks,
+    )
 
 
 def test_records_to_validate_selection() -> None:
@@ -94,15 +116,24 @@ def test_records_to_validate_selection() -> None:
     old_chemo = list(range(1, NEWEST_PER_CLASS + 3))
     # the recent record 0 and the edge record 25 are newer than every old chemo record
     newest_old = set(old_chemo[: max(0, NEWEST_PER_CLASS - 2)])
-    assert chosen == {0, *newest_old, 1 + len(old_chemo), 2 + len(old_chemo), 3 + len(old_chemo),
-                      4 + len(old_chemo), 5 + len(old_chemo), 6 + len(old_chemo)}
+    assert chosen == {
+        0,
+        *newest_old,
+        1 + len(old_chemo),
+        2 + len(old_chemo),
+        3 + len(old_chemo),
+        4 + len(old_chemo),
+        5 + len(old_chemo),
+        6 + len(old_chemo),
+    }
 
 
 def _drug_windows(rule: Any) -> list[tr.Duration]:
     found: list[tr.Duration] = []
     if isinstance(rule, dict):
-        if (rule.get("kind") == "exposure" and rule.get("drugClasses") or rule.get("kind") == "steroid-dose") \
-                and rule.get("within"):
+        if (
+            rule.get("kind") == "exposure" and rule.get("drugClasses") or rule.get("kind") == "steroid-dose"
+        ) and rule.get("within"):
             found.append(tr.Duration.parse(rule["within"]))
         for value in rule.values():
             found += _drug_windows(value)
@@ -113,14 +144,19 @@ def _drug_windows(rule: Any) -> list[tr.Duration]:
 
 
 def test_every_drug_window_of_the_catalogue_fits_in_the_validation_window() -> None:
-    windows = [w for trial in load_trials() for c in trial.criteria for w in _drug_windows(c.rule)
-               + _drug_windows(c.applies_when)]
+    windows = [
+        w
+        for trial in load_trials()
+        for c in trial.criteria
+        for w in _drug_windows(c.rule) + _drug_windows(c.applies_when)
+    ]
     assert len(windows) >= 10
     longest = max((TODAY - tr.subtract(TODAY, w)).days for w in windows)
     assert longest + 14 <= VALIDATION_WINDOW_DAYS  # a margin for partial dates and time zones
 
 
 # --- Observations: only the read elements are validated -------------------------------------------------------
+
 
 def test_observation_with_a_malformed_unread_element_is_read() -> None:
     p = patient("val-obs").lab("751-8", 2.1, "10*9/L", days_ago=2)
@@ -135,8 +171,12 @@ def test_observation_with_a_malformed_unread_element_is_read() -> None:
 def test_observation_with_a_malformed_read_element_is_skipped(element: str) -> None:
     p = patient("val-obs-bad").lab("751-8", 2.1, "10*9/L", days_ago=2, low=1.5, high=7.0)
     obs = p.last()
-    bad = {"code": {**obs["code"], "text": ""}, "valueQuantity": {"value": "x", "unit": 3},
-           "referenceRange": [{"low": {"value": "low"}}], "interpretation": "high"}
+    bad = {
+        "code": {**obs["code"], "text": ""},
+        "valueQuantity": {"value": "x", "unit": 3},
+        "referenceRange": [{"low": {"value": "low"}}],
+        "interpretation": "high",
+    }
     obs[element] = bad[element]
     facts = facts_of(p)
     assert "Observation: invalid resource skipped (fails FHIR R4B validation)" in facts.notes
@@ -144,19 +184,42 @@ def test_observation_with_a_malformed_read_element_is_skipped(element: str) -> N
 
 
 def test_read_part_keeps_read_elements_choices_and_their_primitive_extensions() -> None:
-    obs = {"resourceType": "Observation", "id": "o", "identifier": [], "status": "final", "_status": {},
-           "code": {}, "subject": {}, "valueQuantity": {}, "effectivePeriod": {}, "effectiveness": 1, "meta": {}}
-    assert set(_read_part(obs, "Observation")) == {"resourceType", "id", "status", "_status", "code",
-                                                    "valueQuantity", "effectivePeriod"}
+    obs = {
+        "resourceType": "Observation",
+        "id": "o",
+        "identifier": [],
+        "status": "final",
+        "_status": {},
+        "code": {},
+        "subject": {},
+        "valueQuantity": {},
+        "effectivePeriod": {},
+        "effectiveness": 1,
+        "meta": {},
+    }
+    assert set(_read_part(obs, "Observation")) == {
+        "resourceType",
+        "id",
+        "status",
+        "_status",
+        "code",
+        "valueQuantity",
+        "effectivePeriod",
+    }
     condition = {"resourceType": "Condition", "subject": {}, "meta": {}}
     assert _read_part(condition, "Condition") is condition
 
 
 # --- per-call memos give the same answers -------------------------------------------------------------------
 
-DATES = st.one_of(st.none(), st.integers(), st.sampled_from(["2024", "2024-05", "2024-02-30", "2024-05-06T24:00:00Z",
-                                                              "2024-05-06T23:30:00+14:00", "2024-13", "x"]),
-                  st.text(max_size=30))
+DATES = st.one_of(
+    st.none(),
+    st.integers(),
+    st.sampled_from(
+        ["2024", "2024-05", "2024-02-30", "2024-05-06T24:00:00Z", "2024-05-06T23:30:00+14:00", "2024-13", "x"]
+    ),
+    st.text(max_size=30),
+)
 
 
 @settings(derandomize=True, max_examples=200)
@@ -169,8 +232,17 @@ def test_date_memo_equals_parse_fuzzy(value: Any, tz: str) -> None:
     assert effective(resource, "effective", tz, memo) == effective(resource, "effective", tz)
 
 
-@pytest.mark.parametrize("code", [("http://loinc.org", "751-8"), ("http://loinc.org/", "751-8"), (None, "751-8"),
-                                  ("http://loinc.org", 7518), ("urn:x", "1"), ("http://loinc.org", {"a": 1})])
+@pytest.mark.parametrize(
+    "code",
+    [
+        ("http://loinc.org", "751-8"),
+        ("http://loinc.org/", "751-8"),
+        (None, "751-8"),
+        ("http://loinc.org", 7518),
+        ("urn:x", "1"),
+        ("http://loinc.org", {"a": 1}),
+    ],
+)
 def test_concept_memo_equals_direct_lookup(code: tuple[Any, Any]) -> None:
     m = load_mappings()
     obs = {"code": {"coding": [{"system": code[0], "code": code[1]}]}}

@@ -74,8 +74,9 @@ def test_threads_leave_it_on() -> None:
 
 
 @pytest.mark.parametrize(("data", "status"), [(None, 200), ("{not json", 400), ('{"a": NaN}', 400)])
-def test_hook_call_parses_with_the_collector_off_and_leaves_it_on(make_app, mint_token, monkeypatch,
-                                                                   data, status) -> None:
+def test_hook_call_parses_with_the_collector_off_and_leaves_it_on(
+    make_app, mint_token, monkeypatch, data, status
+) -> None:
     seen: list[bool] = []
     real = guards.read_json_object
 
@@ -86,8 +87,12 @@ def test_hook_call_parses_with_the_collector_off_and_leaves_it_on(make_app, mint
     monkeypatch.setattr(guards, "read_json_object", spy)
     client = make_app().test_client()
     payload = json.dumps(hook_request()) if data is None else data
-    response = client.post(URL, data=payload, content_type="application/json",
-                           headers={"Authorization": f"Bearer {mint_token('http://localhost' + URL)}"})
+    response = client.post(
+        URL,
+        data=payload,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {mint_token('http://localhost' + URL)}"},
+    )
     assert response.status_code == status
     assert seen == [False]
     assert gc.isenabled()

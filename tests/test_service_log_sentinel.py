@@ -151,7 +151,10 @@ def test_in_process_logs_hold_no_sentinel(make_app, mint_token, fhir_stub, caplo
     client = app.test_client()
     token = mint_token(f"http://localhost{URL}")
     auth = {"Authorization": f"Bearer {token}"}
-    body = {**sentinel_request(fhir_stub), "hookInstance": "1" + str(uuid.uuid4())[1:]}  # "0..." means 412 here
+    body = {
+        **sentinel_request(fhir_stub),
+        "hookInstance": "1" + str(uuid.uuid4())[1:],
+    }  # "0..." means 412 here
     assert client.post(URL, json=body, headers=auth).status_code == 200
     assert (
         client.post(URL, json=body, headers=auth).status_code == 401

@@ -10,7 +10,6 @@ scores), ``coded`` (qualitative concepts), ``condition``, ``drug`` (classes), ``
 ``allergy``, ``bodysite``.
 """
 
-
 from __future__ import annotations
 
 import hashlib
@@ -40,15 +39,30 @@ from cds.mappings.labs import (
 from cds.paths import SCHEMA_DIR, mappings_dir
 
 __all__ = [
-    "KINDS", "AnswerSet", "DrugMatcher", "GroupMatcher", "Ingredient", "LabConcept", "Mappings", "SystemAliases",
-    "UlnRow", "UlnTable", "UnitTable", "clear_cache", "load_mappings", "norm_code", "norm_system",
-    "overlapping_regex", "phrase_regex", "unit_key", "_unit_table",
+    "KINDS",
+    "AnswerSet",
+    "DrugMatcher",
+    "GroupMatcher",
+    "Ingredient",
+    "LabConcept",
+    "Mappings",
+    "SystemAliases",
+    "UlnRow",
+    "UlnTable",
+    "UnitTable",
+    "clear_cache",
+    "load_mappings",
+    "norm_code",
+    "norm_system",
+    "overlapping_regex",
+    "phrase_regex",
+    "unit_key",
+    "_unit_table",
 ]
 
 KINDS = ("lab", "coded", "condition", "drug", "procedure", "vaccine", "allergy", "bodysite")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 FILES = ("systems", "labs", "conditions", "drugs", "procedures", "vaccines", "allergies")
-
 
 
 @dataclass
@@ -123,7 +137,6 @@ def _validate(name: str, data: dict[str, Any]) -> None:
         raise DefinitionError(f"{name}.yaml: kind must be {name!r}, not {data.get('kind')!r}")
 
 
-
 def _build(directory: Path) -> Mappings:
     if not directory.is_dir():
         raise DefinitionError(f"mappings folder not found: {directory}")
@@ -183,13 +196,17 @@ def _build(directory: Path) -> Mappings:
         lab_index=lab_index,
         answer_sets=answer_sets,
         oxygen=dict(raw["labs"].get("oxygen_context", {})),
-        conditions=GroupMatcher.build(raw["conditions"]["groups"], aliases, raw["conditions"].get("exclude_text_global", ())),
+        conditions=GroupMatcher.build(
+            raw["conditions"]["groups"], aliases, raw["conditions"].get("exclude_text_global", ())
+        ),
         procedures=GroupMatcher.build(proc["groups"], aliases, proc.get("exclude_text_global", ())),
         vaccines=GroupMatcher.build(raw["vaccines"]["groups"], aliases),
         allergies=GroupMatcher.build(raw["allergies"]["groups"], aliases),
         body_sites=GroupMatcher.build(proc["body_sites"], aliases),
         drugs=drugs,
-        condition_body_sites={n: frozenset(s.get("implies_body_sites", ())) for n, s in raw["conditions"]["groups"].items()},
+        condition_body_sites={
+            n: frozenset(s.get("implies_body_sites", ())) for n, s in raw["conditions"]["groups"].items()
+        },
         intent=dict(proc["intent"]),
         unverified_rows=tuple(unverified),
         raw=raw,
@@ -240,4 +257,3 @@ def load_mappings(directory: str | Path | None = None) -> Mappings:
 def clear_cache() -> None:
     """Forget loaded catalogues (tests that edit mapping files)."""
     _CACHE.clear()
-

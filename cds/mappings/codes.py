@@ -60,5 +60,3 @@ class SystemAliases:
         if name in self.uris:
             return name
         return self.by_uri.get(norm_system(name), norm_system(name))
-
-

@@ -44,7 +44,9 @@ class DrugMatcher:
     systemic_only_classes: frozenset[str]
     rules: dict[str, dict[str, Any]]
 
-    def match(self, codings: Iterable[tuple[Any, Any]], texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    def match(
+        self, codings: Iterable[tuple[Any, Any]], texts: Iterable[str]
+    ) -> tuple[frozenset[str], frozenset[str]]:
         """(ingredients, classes) matched by codings and texts."""
         text_list = [t for t in texts if isinstance(t, str) and t.strip()]
         ingredients: set[str] = set()
@@ -107,12 +109,17 @@ class DrugMatcher:
         return None
 
     def prednisone_factor(self, ingredients: Iterable[str]) -> float | None:
-        factors = [self.ingredients[i].prednisone_factor for i in ingredients if self.ingredients[i].prednisone_factor]
+        factors = [
+            self.ingredients[i].prednisone_factor
+            for i in ingredients
+            if self.ingredients[i].prednisone_factor
+        ]
         return max(factors) if factors else None
 
 
-
-def _build_drugs(data: dict[str, Any], aliases: SystemAliases, unverified: list[str]) -> tuple[DrugMatcher, set[str]]:
+def _build_drugs(
+    data: dict[str, Any], aliases: SystemAliases, unverified: list[str]
+) -> tuple[DrugMatcher, set[str]]:
     classes_of: dict[str, set[str]] = {name: set() for name in data["ingredients"]}
     for cls, spec in data["classes"].items():
         for ing in spec.get("ingredients", ()) or ():
@@ -127,7 +134,9 @@ def _build_drugs(data: dict[str, Any], aliases: SystemAliases, unverified: list[
     by_atc: dict[str, set[str]] = {}
     by_name: dict[str, set[str]] = {}
     for name, spec in data["ingredients"].items():
-        ingredients[name] = Ingredient(name, frozenset(classes_of[name]), spec.get("prednisone_factor"), spec["ver"] != "U")
+        ingredients[name] = Ingredient(
+            name, frozenset(classes_of[name]), spec.get("prednisone_factor"), spec["ver"] != "U"
+        )
         if spec["ver"] == "U":
             unverified.append(f"drug ingredient {name}")
         for rx in spec.get("rxcui", ()):
@@ -146,11 +155,14 @@ def _build_drugs(data: dict[str, Any], aliases: SystemAliases, unverified: list[
         if rx is not None:
             class_text[cls] = rx
         verified = any(ingredients[i].verified for i in spec.get("ingredients", ()) or ()) or any(
-            r["ver"] != "U" for r in spec.get("atc_prefixes", ()) or ())
+            r["ver"] != "U" for r in spec.get("atc_prefixes", ()) or ()
+        )
         if spec.get("unmapped") or not verified:
             unmapped.add(cls)
     parents = _parents(data["classes"])
-    excludes = {cls: set(spec.get("excludes", ())) for cls, spec in data["classes"].items() if spec.get("excludes")}
+    excludes = {
+        cls: set(spec.get("excludes", ())) for cls, spec in data["classes"].items() if spec.get("excludes")
+    }
     la = data["looks_anticancer"]
     fragments = la.get("name_fragments", ())
     frag_rx = re.compile("|".join(re.escape(f) for f in fragments), re.IGNORECASE) if fragments else None
@@ -161,14 +173,24 @@ def _build_drugs(data: dict[str, Any], aliases: SystemAliases, unverified: list[
     route_by_text = {p.strip().lower(): route for route, phrases in routes["text"].items() for p in phrases}
     systemic_only = frozenset(c for c, s in data["classes"].items() if s.get("systemic_routes_only"))
     matcher = DrugMatcher(
-        aliases=aliases, ingredients=ingredients, by_rxcui=by_rxcui, by_atc=by_atc, class_atc_prefixes=class_atc,
-        name_regex=overlapping_regex(by_name), by_name=by_name, class_text_regex=class_text, class_parents=parents,
-        class_excludes=excludes, anticancer_atc=tuple(p.upper() for p in la.get("atc_prefixes", ())),
-        anticancer_fragments=frag_rx, anticancer_words=phrase_regex(la.get("words", ())),
-        route_by_code=route_by_code, route_regex=phrase_regex(route_by_text), route_by_text=route_by_text,
-        systemic_routes=frozenset(routes["systemic"]), systemic_only_classes=systemic_only,
+        aliases=aliases,
+        ingredients=ingredients,
+        by_rxcui=by_rxcui,
+        by_atc=by_atc,
+        class_atc_prefixes=class_atc,
+        name_regex=overlapping_regex(by_name),
+        by_name=by_name,
+        class_text_regex=class_text,
+        class_parents=parents,
+        class_excludes=excludes,
+        anticancer_atc=tuple(p.upper() for p in la.get("atc_prefixes", ())),
+        anticancer_fragments=frag_rx,
+        anticancer_words=phrase_regex(la.get("words", ())),
+        route_by_code=route_by_code,
+        route_regex=phrase_regex(route_by_text),
+        route_by_text=route_by_text,
+        systemic_routes=frozenset(routes["systemic"]),
+        systemic_only_classes=systemic_only,
         rules=dict(data.get("drug_rules", {})),
     )
     return matcher, unmapped
-
-

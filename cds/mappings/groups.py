@@ -27,8 +27,12 @@ class GroupMatcher:
     parents: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, groups: Mapping[str, Mapping[str, Any]], aliases: SystemAliases,
-              global_exclude: Iterable[str] = ()) -> GroupMatcher:
+    def build(
+        cls,
+        groups: Mapping[str, Mapping[str, Any]],
+        aliases: SystemAliases,
+        global_exclude: Iterable[str] = (),
+    ) -> GroupMatcher:
         m = cls(aliases=aliases)
         phrases: dict[str, set[str]] = {}
         for name, spec in groups.items():
@@ -40,9 +44,13 @@ class GroupMatcher:
             for row in spec.get("prefixes", ()) or ():
                 alias = aliases.resolve(row["system"])
                 excepts = tuple(norm_code(alias, e) for e in row.get("except", ()))
-                m.prefixes.setdefault(alias, {}).setdefault(norm_code(alias, row["prefix"]), []).append((name, excepts))
+                m.prefixes.setdefault(alias, {}).setdefault(norm_code(alias, row["prefix"]), []).append(
+                    (name, excepts)
+                )
             for row in spec.get("patterns", ()) or ():
-                m.patterns.append((aliases.resolve(row["system"]), re.compile(row["regex"], re.IGNORECASE), name))
+                m.patterns.append(
+                    (aliases.resolve(row["system"]), re.compile(row["regex"], re.IGNORECASE), name)
+                )
             for row in spec.get("exclude_codes", ()) or ():
                 alias = aliases.resolve(row["system"])
                 m.excluded_codes.setdefault((alias, norm_code(alias, row["code"])), set()).add(name)
@@ -130,7 +138,6 @@ def _parents(groups: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
     return closure
 
 
-
 def _group_unmapped(groups: Mapping[str, Mapping[str, Any]], kind: str, unverified: list[str]) -> set[str]:
     """Groups declared unmapped, or with no verified code of their own or through `includes`."""
     out: set[str] = set()
@@ -139,7 +146,9 @@ def _group_unmapped(groups: Mapping[str, Mapping[str, Any]], kind: str, unverifi
         rows = [*spec.get("codes", ()), *spec.get("prefixes", ()), *spec.get("patterns", ())]
         for row in rows:
             if row.get("ver") == "U":
-                unverified.append(f"{kind} {name}: {row.get('system')}|{row.get('code') or row.get('prefix') or row.get('regex')}")
+                unverified.append(
+                    f"{kind} {name}: {row.get('system')}|{row.get('code') or row.get('prefix') or row.get('regex')}"
+                )
         own[name] = any(r.get("ver") in ("V1", "V2") for r in rows)
     for name, spec in groups.items():
         if spec.get("derived"):
@@ -159,5 +168,3 @@ def _check_refs(kind: str, groups: Mapping[str, Mapping[str, Any]], known_sites:
         for site in spec.get("implies_body_sites", ()) or ():
             if site not in sites:
                 raise DefinitionError(f"{kind}: group {name} implies unknown body site {site!r}")
-
-

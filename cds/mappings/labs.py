@@ -79,7 +79,6 @@ class AnswerSet:
     grades_verified: bool = False
 
 
-
 def _duration_days(d: Mapping[str, Any] | None) -> tuple[float, str] | None:
     return None if d is None else (float(d["value"]), str(d["unit"]))
 
@@ -89,7 +88,9 @@ def _unit_table(name: str, spec: Mapping[str, Any]) -> UnitTable:
     for row in spec["units"]:
         key = unit_key(row["unit"])
         if key in factors and factors[key] != float(row["factor"]):
-            raise DefinitionError(f"labs.yaml: unit table {name}: {row['unit']!r} listed twice with different factors")
+            raise DefinitionError(
+                f"labs.yaml: unit table {name}: {row['unit']!r} listed twice with different factors"
+            )
         factors[key] = float(row["factor"])
     if unit_key(spec["canonical"]) not in factors or factors[unit_key(spec["canonical"])] != 1.0:
         raise DefinitionError(f"labs.yaml: unit table {name}: canonical unit must be listed with factor 1")
@@ -103,8 +104,9 @@ def _unit_table(name: str, spec: Mapping[str, Any]) -> UnitTable:
     )
 
 
-def _answer_set(name: str, spec: Mapping[str, Any], aliases: SystemAliases,
-                grade_tables: Mapping[str, UnitTable]) -> AnswerSet:
+def _answer_set(
+    name: str, spec: Mapping[str, Any], aliases: SystemAliases, grade_tables: Mapping[str, UnitTable]
+) -> AnswerSet:
     tokens = tuple(spec["tokens"])
 
     def check(token: str) -> str:
@@ -116,8 +118,14 @@ def _answer_set(name: str, spec: Mapping[str, Any], aliases: SystemAliases,
     for row in spec.get("codes", ()):
         alias = aliases.resolve(row["system"])
         by_code[(alias, norm_code(alias, row["code"]))] = check(row["token"])
-    by_string = {s.strip().lower(): check(tok) for tok, strings in spec.get("strings", {}).items() for s in strings}
-    by_interp = {s.strip().upper(): check(tok) for tok, strings in spec.get("interpretation", {}).items() for s in strings}
+    by_string = {
+        s.strip().lower(): check(tok) for tok, strings in spec.get("strings", {}).items() for s in strings
+    }
+    by_interp = {
+        s.strip().upper(): check(tok)
+        for tok, strings in spec.get("interpretation", {}).items()
+        for s in strings
+    }
     integers = {int(k): check(v) for k, v in spec.get("integers", {}).items()}
     grades_spec = spec.get("quantity_grades")
     grades: tuple[tuple[float | None, str], ...] = ()
@@ -127,7 +135,9 @@ def _answer_set(name: str, spec: Mapping[str, Any], aliases: SystemAliases,
         grades = tuple((s["below"], check(s["token"])) for s in grades_spec["steps"])
         grade_units = grade_tables.get(grades_spec["unit_table"])
         if grade_units is None:
-            raise DefinitionError(f"labs.yaml: answer set {name}: unknown grade unit table {grades_spec['unit_table']!r}")
+            raise DefinitionError(
+                f"labs.yaml: answer set {name}: unknown grade unit table {grades_spec['unit_table']!r}"
+            )
         verified = grades_spec["ver"] != "U"
     return AnswerSet(name, tokens, by_code, by_string, by_interp, integers, grades, grade_units, verified)
 
@@ -135,9 +145,13 @@ def _answer_set(name: str, spec: Mapping[str, Any], aliases: SystemAliases,
 def _uln_table(name: str, spec: Mapping[str, Any]) -> UlnTable:
     rows = tuple(
         UlnRow(
-            min_days=None, max_days=None,
-            min_age=_duration_days(r["min_age"]), max_age=_duration_days(r["max_age"]),
-            male=float(r["male"]), female=float(r["female"]), verified=r["ver"] != "U",
+            min_days=None,
+            max_days=None,
+            min_age=_duration_days(r["min_age"]),
+            max_age=_duration_days(r["max_age"]),
+            male=float(r["male"]),
+            female=float(r["female"]),
+            verified=r["ver"] != "U",
         )
         for r in spec["rows"]
     )
@@ -154,8 +168,11 @@ def _all_verified(rows: Iterable[Mapping[str, Any]]) -> bool:
     return bool(rows) and any(r.get("ver") in ("V1", "V2") for r in rows)
 
 
-def _build_labs(data: dict[str, Any], aliases: SystemAliases, unverified: list[str]) -> tuple[
-        dict[str, LabConcept], dict[tuple[str, str], tuple[str, ...]], dict[str, AnswerSet], set[str], set[str]]:
+def _build_labs(
+    data: dict[str, Any], aliases: SystemAliases, unverified: list[str]
+) -> tuple[
+    dict[str, LabConcept], dict[tuple[str, str], tuple[str, ...]], dict[str, AnswerSet], set[str], set[str]
+]:
     tables = {n: _unit_table(n, s) for n, s in data["unit_tables"].items()}
     for name, spec in data["unit_tables"].items():
         unverified.extend(f"unit {name}: {row['unit']}" for row in spec["units"] if row["ver"] == "U")
@@ -167,7 +184,9 @@ def _build_labs(data: dict[str, Any], aliases: SystemAliases, unverified: list[s
     unmapped_lab: set[str] = set()
     unmapped_coded: set[str] = set()
 
-    def index_codes(name: str, rows: list[dict[str, Any]], kind: str) -> dict[tuple[str, str], dict[str, str]]:
+    def index_codes(
+        name: str, rows: list[dict[str, Any]], kind: str
+    ) -> dict[tuple[str, str], dict[str, str]]:
         contexts = {}
         for row in rows:
             alias = aliases.resolve(row["system"])
@@ -186,11 +205,16 @@ def _build_labs(data: dict[str, Any], aliases: SystemAliases, unverified: list[s
         if spec.get("uln_fallback"):
             fallback = uln.get(spec["uln_fallback"])
             if fallback is None:
-                raise DefinitionError(f"labs.yaml: concept {name}: unknown ULN fallback {spec['uln_fallback']!r}")
+                raise DefinitionError(
+                    f"labs.yaml: concept {name}: unknown ULN fallback {spec['uln_fallback']!r}"
+                )
         contexts = index_codes(name, spec.get("codes", []), "lab")
         redirect = None
         if spec.get("text_redirect"):
-            redirect = (re.compile(re.escape(spec["text_redirect"]["pattern"]), re.IGNORECASE), spec["text_redirect"]["concept"])
+            redirect = (
+                re.compile(re.escape(spec["text_redirect"]["pattern"]), re.IGNORECASE),
+                spec["text_redirect"]["concept"],
+            )
         scores = {}
         for row in spec.get("answer_scores", ()):
             alias = aliases.resolve(row["system"])
@@ -198,11 +222,17 @@ def _build_labs(data: dict[str, Any], aliases: SystemAliases, unverified: list[s
         table = tables[spec["units"]]
         rng = spec.get("range")
         concepts[name] = LabConcept(
-            name=name, type=spec["type"], unit=table.canonical, units=table, uln_fallback=fallback,
+            name=name,
+            type=spec["type"],
+            unit=table.canonical,
+            units=table,
+            uln_fallback=fallback,
             unmapped=bool(spec.get("unmapped")) or not _all_verified(spec.get("codes", [])),
             oxygen_context=bool(spec.get("oxygen_context")),
             score_range=(float(rng[0]), float(rng[1])) if rng else None,
-            answer_scores=scores, text_redirect=redirect, code_context=contexts,
+            answer_scores=scores,
+            text_redirect=redirect,
+            code_context=contexts,
         )
         if concepts[name].unmapped:
             unmapped_lab.add(name)
@@ -213,7 +243,11 @@ def _build_labs(data: dict[str, Any], aliases: SystemAliases, unverified: list[s
             raise DefinitionError(f"labs.yaml: {name} is both a quantity and a coded concept")
         index_codes(name, spec.get("codes", []), "coded")
         concepts[name] = LabConcept(
-            name=name, type="coded", unit=None, units=None, answers=spec["answers"],
+            name=name,
+            type="coded",
+            unit=None,
+            units=None,
+            answers=spec["answers"],
             unmapped=bool(spec.get("unmapped")) or not _all_verified(spec.get("codes", [])),
             quantity_positive_above=spec.get("quantity_positive_above"),
         )
@@ -221,7 +255,13 @@ def _build_labs(data: dict[str, Any], aliases: SystemAliases, unverified: list[s
             unmapped_coded.add(name)
     for name, c in concepts.items():
         if c.text_redirect and c.text_redirect[1] not in concepts:
-            raise DefinitionError(f"labs.yaml: concept {name}: text_redirect to unknown concept {c.text_redirect[1]!r}")
-    return concepts, {k: tuple(dict.fromkeys(v)) for k, v in index.items()}, answer_sets, unmapped_lab, unmapped_coded
-
-
+            raise DefinitionError(
+                f"labs.yaml: concept {name}: text_redirect to unknown concept {c.text_redirect[1]!r}"
+            )
+    return (
+        concepts,
+        {k: tuple(dict.fromkeys(v)) for k, v in index.items()},
+        answer_sets,
+        unmapped_lab,
+        unmapped_coded,
+    )

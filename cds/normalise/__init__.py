@@ -71,7 +71,9 @@ def sources_of(raw: Any) -> dict[str, SourceState]:
     return {t: SourceState.UNAVAILABLE if t in unavailable else SourceState.RETRIEVED for t in RESOURCE_TYPES}
 
 
-def build_facts(raw: RawPatient, evaluation_date: dt.date, mappings: Mappings, config: Config) -> PatientFacts:
+def build_facts(
+    raw: RawPatient, evaluation_date: dt.date, mappings: Mappings, config: Config
+) -> PatientFacts:
     """Normalise one patient at one evaluation date."""
     patient_id = raw.patient_id if isinstance(getattr(raw, "patient_id", None), str) else ""
     sources = sources_of(raw)
@@ -89,32 +91,72 @@ def build_facts(raw: RawPatient, evaluation_date: dt.date, mappings: Mappings, c
             return empty
 
     demo: Demographics = section(
-        "Patient", ("Patient",), lambda: demographics(_resources(raw, "Patient"), patient_id, build),
-        Demographics(birth_date=None, sex=None))
+        "Patient",
+        ("Patient",),
+        lambda: demographics(_resources(raw, "Patient"), patient_id, build),
+        Demographics(birth_date=None, sex=None),
+    )
     build.birth_date, build.sex = demo.birth_date, demo.sex
-    labs = section("Observation", ("Observation",),
-                   lambda: add_derived(normalise_labs(_resources(raw, "Observation"), build), build), {})
-    conditions = section("Condition", ("Condition",),
-                         lambda: normalise_conditions(_resources(raw, "Condition"), build), ())
+    labs = section(
+        "Observation",
+        ("Observation",),
+        lambda: add_derived(normalise_labs(_resources(raw, "Observation"), build), build),
+        {},
+    )
+    conditions = section(
+        "Condition", ("Condition",), lambda: normalise_conditions(_resources(raw, "Condition"), build), ()
+    )
     drug_types = ("MedicationAdministration", "MedicationRequest", "MedicationStatement")
-    drugs = section("Medication", drug_types,
-                    lambda: normalise_drugs({t: _resources(raw, t) for t in (*drug_types, "Medication")}, build,
-                                            medication_unavailable="Medication" in _unavailable(raw)), ())
-    procedures = section("Procedure", ("Procedure",),
-                         lambda: normalise_procedures(_resources(raw, "Procedure"), build), ())
-    immunizations = section("Immunization", ("Immunization",),
-                            lambda: normalise_immunizations(_resources(raw, "Immunization"), build), ())
-    allergies = section("AllergyIntolerance", ("AllergyIntolerance",),
-                        lambda: normalise_allergies(_resources(raw, "AllergyIntolerance"), build), ())
-    research = section("ResearchSubject", ("ResearchSubject",),
-                       lambda: normalise_research(_resources(raw, "ResearchSubject"), build), ())
+    drugs = section(
+        "Medication",
+        drug_types,
+        lambda: normalise_drugs(
+            {t: _resources(raw, t) for t in (*drug_types, "Medication")},
+            build,
+            medication_unavailable="Medication" in _unavailable(raw),
+        ),
+        (),
+    )
+    procedures = section(
+        "Procedure", ("Procedure",), lambda: normalise_procedures(_resources(raw, "Procedure"), build), ()
+    )
+    immunizations = section(
+        "Immunization",
+        ("Immunization",),
+        lambda: normalise_immunizations(_resources(raw, "Immunization"), build),
+        (),
+    )
+    allergies = section(
+        "AllergyIntolerance",
+        ("AllergyIntolerance",),
+        lambda: normalise_allergies(_resources(raw, "AllergyIntolerance"), build),
+        (),
+    )
+    research = section(
+        "ResearchSubject",
+        ("ResearchSubject",),
+        lambda: normalise_research(_resources(raw, "ResearchSubject"), build),
+        (),
+    )
     _distrust_incomplete_history(sources, build)
     raw_notes = getattr(raw, "notes", None)
-    notes = tuple(n for n in (raw_notes if isinstance(raw_notes, list) else []) if isinstance(n, str)) + build.notes()
+    notes = (
+        tuple(n for n in (raw_notes if isinstance(raw_notes, list) else []) if isinstance(n, str))
+        + build.notes()
+    )
     return PatientFacts(
-        patient_id=patient_id, evaluation_date=evaluation_date, demographics=demo, sources=sources, labs=labs,
-        conditions=conditions, drugs=drugs, procedures=procedures, immunizations=immunizations,
-        allergies=allergies, research=research, notes=notes,
+        patient_id=patient_id,
+        evaluation_date=evaluation_date,
+        demographics=demo,
+        sources=sources,
+        labs=labs,
+        conditions=conditions,
+        drugs=drugs,
+        procedures=procedures,
+        immunizations=immunizations,
+        allergies=allergies,
+        research=research,
+        notes=notes,
     )
 
 
@@ -133,7 +175,9 @@ def _distrust_incomplete_history(sources: dict[str, SourceState], build: Build) 
     for resource_type in sorted(build.invalid_types & HISTORY_TYPES):
         if sources.get(resource_type) == SourceState.RETRIEVED:
             sources[resource_type] = SourceState.UNAVAILABLE
-            build.count(f"{resource_type}: a relevant record failed validation; its history is treated as incomplete")
+            build.count(
+                f"{resource_type}: a relevant record failed validation; its history is treated as incomplete"
+            )
 
 
 def warm_up() -> None:

@@ -30,6 +30,11 @@ def normalise_allergies(resources: list[Any], build: Build) -> tuple[AllergyFact
         groups = build.mappings.allergies.match(pairs, strings)
         if not groups or not build.valid(res, "AllergyIntolerance"):
             continue
-        out.append(AllergyFact(groups=groups, resource_id=f"AllergyIntolerance/{res.get('id')}",
-                               display=display_of(res.get("code"), "allergy")))
+        out.append(
+            AllergyFact(
+                groups=groups,
+                resource_id=f"AllergyIntolerance/{res.get('id')}",
+                display=display_of(res.get("code"), "allergy"),
+            )
+        )
     return tuple(out)

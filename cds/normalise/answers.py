@@ -28,7 +28,12 @@ def token_from_strings(strings: list[str], answers: AnswerSet) -> str | None:
         if not isinstance(text, str):
             continue
         # whole string; "Positive (qualifier value)" -> "positive"; "HBsAg: Negative" -> "negative"
-        for candidate in (text.strip().lower(), _clean(text), _clean(text.split("(")[0]), _clean(text.rsplit(":", 1)[-1])):
+        for candidate in (
+            text.strip().lower(),
+            _clean(text),
+            _clean(text.split("(")[0]),
+            _clean(text.rsplit(":", 1)[-1]),
+        ):
             hit = answers.by_string.get(candidate)
             if hit:
                 return hit
@@ -46,7 +51,9 @@ def token_from_codings(cc: Any, answers: AnswerSet, mappings: Mappings) -> str |
     return None
 
 
-def token_from_quantity(quantity: Any, concept: LabConcept, answers: AnswerSet) -> tuple[str | None, str | None]:
+def token_from_quantity(
+    quantity: Any, concept: LabConcept, answers: AnswerSet
+) -> tuple[str | None, str | None]:
     """(token, problem) from a valueQuantity for a coded concept."""
     q = as_dict(quantity)
     comparator = q.get("comparator")
@@ -83,8 +90,9 @@ def token_from_interpretation(obs: dict[str, Any], answers: AnswerSet) -> str | 
     return None
 
 
-def read_coded(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept,
-               mappings: Mappings) -> tuple[str | None, str | None, str]:
+def read_coded(
+    holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, mappings: Mappings
+) -> tuple[str | None, str | None, str]:
     """(token, problem, original text) for a coded concept from an Observation or component ``holder``."""
     answers = mappings.answer_sets[concept.answers or ""]
     if "valueCodeableConcept" in holder:
@@ -119,7 +127,9 @@ def read_coded(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept,
     return None, "no value", original
 
 
-def read_score(holder: dict[str, Any], concept: LabConcept, mappings: Mappings) -> tuple[float | None, str | None, str]:
+def read_score(
+    holder: dict[str, Any], concept: LabConcept, mappings: Mappings
+) -> tuple[float | None, str | None, str]:
     """(score, problem, original) for a performance-score concept."""
     value: float | None = None
     original = ""
@@ -152,7 +162,11 @@ def read_score(holder: dict[str, Any], concept: LabConcept, mappings: Mappings) 
     if value is None:
         return None, f"unrecognised {concept.name} value", original
     if concept.score_range and not (concept.score_range[0] <= value <= concept.score_range[1]):
-        return None, f"{concept.name} score {value:g} outside {concept.score_range[0]:g}-{concept.score_range[1]:g}", original
+        return (
+            None,
+            f"{concept.name} score {value:g} outside {concept.score_range[0]:g}-{concept.score_range[1]:g}",
+            original,
+        )
     return value, None, original
 
 

@@ -37,8 +37,20 @@ _MODELS = {
 # malformed value, code, date, range or component is still skipped. Prefixes cover choice types (``value[x]``) and
 # ``_element`` primitive extensions are kept with their element. Every required element of the type is listed.
 READ_ELEMENTS: dict[str, frozenset[str]] = {
-    "Observation": frozenset({"resourceType", "id", "status", "code", "issued", "component", "referenceRange",
-                              "interpretation", "note", "dataAbsentReason"}),
+    "Observation": frozenset(
+        {
+            "resourceType",
+            "id",
+            "status",
+            "code",
+            "issued",
+            "component",
+            "referenceRange",
+            "interpretation",
+            "note",
+            "dataAbsentReason",
+        }
+    ),
 }
 CHOICE_ELEMENTS: dict[str, tuple[str, ...]] = {"Observation": ("effective", "value")}
 
@@ -49,9 +61,12 @@ def _read_part(resource: dict[str, Any], resource_type: str) -> dict[str, Any]:
     if keep is None:
         return resource
     choices = CHOICE_ELEMENTS.get(resource_type, ())
-    return {k: v for k, v in resource.items()
-            if (name := k.removeprefix("_")) in keep or any(name.startswith(c) and name[len(c):][:1].isupper()
-                                                            for c in choices)}
+    return {
+        k: v
+        for k, v in resource.items()
+        if (name := k.removeprefix("_")) in keep
+        or any(name.startswith(c) and name[len(c) :][:1].isupper() for c in choices)
+    }
 
 
 @cache
@@ -72,7 +87,9 @@ class Build:
     birth_date: FuzzyDate | None = None
     sex: str | None = None
     counters: Counter[str] = field(default_factory=Counter)
-    invalid_types: set[str] = field(default_factory=set)  # types with a relevant record that failed validation
+    invalid_types: set[str] = field(
+        default_factory=set
+    )  # types with a relevant record that failed validation
 
     @property
     def tz(self) -> str:
@@ -154,4 +171,8 @@ def status_code(value: Any) -> str | None:
 
 def resource_id(resource: dict[str, Any]) -> str:
     rid = resource.get("id")
-    return f"{resource.get('resourceType', 'Resource')}/{rid}" if isinstance(rid, str) else str(resource.get("resourceType", "?"))
+    return (
+        f"{resource.get('resourceType', 'Resource')}/{rid}"
+        if isinstance(rid, str)
+        else str(resource.get("resourceType", "?"))
+    )

@@ -35,7 +35,9 @@ HISTORY_ICD_PREFIXES = ("Z85", "Z86", "Z87", "Z92")
 
 def is_history_record(cc: Any, build: Build) -> bool:
     for system, code in codings(cc):
-        if build.mappings.aliases.alias(system) == "icd10cm" and str(code).replace(".", "").upper().startswith(HISTORY_ICD_PREFIXES):
+        if build.mappings.aliases.alias(system) == "icd10cm" and str(code).replace(
+            ".", ""
+        ).upper().startswith(HISTORY_ICD_PREFIXES):
             return True
     return HISTORY_TEXT is not None and any(HISTORY_TEXT.search(t) for t in texts(cc))
 
@@ -98,21 +100,25 @@ def normalise_conditions(resources: list[Any], build: Build) -> tuple[ConditionF
             abate_end = age_to_date(res.get("abatementAge"), build.birth_date)
         if clinical is None and any(k.startswith("abatement") for k in res):
             clinical = "resolved"  # abated (also abatementString / Age / Range, which carry no date)
-        if clinical in (None, "active", "recurrence", "relapse") and is_history_record(res.get("code"), build):
+        if clinical in (None, "active", "recurrence", "relapse") and is_history_record(
+            res.get("code"), build
+        ):
             clinical = "inactive"
         sites = set(body_sites(res.get("bodySite"), build))
         for group in groups:
             sites |= m.condition_body_sites.get(group, frozenset())
-        out.append(ConditionFact(
-            groups=groups,
-            resource_id=f"Condition/{res.get('id')}",
-            display=display_of(res.get("code"), "condition"),
-            codes=code_strings(res.get("code")),
-            clinical_status=clinical,
-            verification_status=verification,
-            onset=onset,
-            abatement=abate_end or abate_start,
-            recorded=parse_fuzzy(res.get("recordedDate"), build.tz),
-            body_sites=frozenset(sites),
-        ))
+        out.append(
+            ConditionFact(
+                groups=groups,
+                resource_id=f"Condition/{res.get('id')}",
+                display=display_of(res.get("code"), "condition"),
+                codes=code_strings(res.get("code")),
+                clinical_status=clinical,
+                verification_status=verification,
+                onset=onset,
+                abatement=abate_end or abate_start,
+                recorded=parse_fuzzy(res.get("recordedDate"), build.tz),
+                body_sites=frozenset(sites),
+            )
+        )
     return tuple(out)

@@ -70,7 +70,9 @@ def parse_fuzzy(value: Any, tz: str = "UTC") -> FuzzyDate | None:
                 local = dt.datetime(year, month, day, hour, minute, min(second, 59), tzinfo=zone(tz))
             else:
                 tzinfo = dt.UTC if offset == "Z" else _offset(offset)
-                local = dt.datetime(year, month, day, hour, minute, min(second, 59), tzinfo=tzinfo).astimezone(zone(tz))
+                local = dt.datetime(
+                    year, month, day, hour, minute, min(second, 59), tzinfo=tzinfo
+                ).astimezone(zone(tz))
             d = local.date()
             return FuzzyDate(d, d, d.isoformat())
     except (ValueError, OverflowError):
@@ -93,8 +95,12 @@ def period_bounds(period: Any, tz: str = "UTC") -> tuple[FuzzyDate | None, Fuzzy
     return parse_fuzzy(period.get("start"), tz), parse_fuzzy(period.get("end"), tz)
 
 
-def effective(resource: dict[str, Any], prefix: str, tz: str = "UTC",
-              parse: Callable[[Any, str], FuzzyDate | None] = parse_fuzzy) -> tuple[FuzzyDate | None, FuzzyDate | None]:
+def effective(
+    resource: dict[str, Any],
+    prefix: str,
+    tz: str = "UTC",
+    parse: Callable[[Any, str], FuzzyDate | None] = parse_fuzzy,
+) -> tuple[FuzzyDate | None, FuzzyDate | None]:
     """(start, end) of a choice element ``<prefix>[x]``: DateTime, Instant, Date, Period or String.
 
     A single point gives start == end. Unparseable values give (None, None). ``parse`` may be a memoised

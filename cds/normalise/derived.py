@@ -48,12 +48,21 @@ def derive_anc(labs: dict[str, tuple[LabValue, ...]]) -> list[LabValue]:
         if not 0 <= total <= 100:
             continue
         inputs = [wbc.resource_id, pct.resource_id] + ([band.resource_id] if band is not None else [])
-        out.append(LabValue(
-            concept="anc", date=wbc.date, resource_id=f"derived:anc:{wbc.resource_id}", status="final",
-            value=round(wbc.value * total / 100.0, 4), unit="10*9/L",
-            original_value=f"WBC {wbc.value:g} x {total:g}%", derived_from=tuple(inputs),
-            context={"method": "wbc x (neutrophils% + bands%)" if band is not None else "wbc x neutrophils%"},
-        ))
+        out.append(
+            LabValue(
+                concept="anc",
+                date=wbc.date,
+                resource_id=f"derived:anc:{wbc.resource_id}",
+                status="final",
+                value=round(wbc.value * total / 100.0, 4),
+                unit="10*9/L",
+                original_value=f"WBC {wbc.value:g} x {total:g}%",
+                derived_from=tuple(inputs),
+                context={
+                    "method": "wbc x (neutrophils% + bands%)" if band is not None else "wbc x neutrophils%"
+                },
+            )
+        )
     return out
 
 
@@ -77,13 +86,19 @@ def derive_crcl(labs: dict[str, tuple[LabValue, ...]], build: Build) -> list[Lab
             crcl *= 0.85
         if crcl <= 0:
             continue
-        out.append(LabValue(
-            concept="crcl", date=scr.date, resource_id=f"derived:crcl:{scr.resource_id}", status="final",
-            value=round(crcl, 1), unit="mL/min",
-            original_value=f"Cockcroft-Gault: age {age}, {weight.value:g} kg, creatinine {scr.value:g} mg/dL, {build.sex}",
-            derived_from=(scr.resource_id, weight.resource_id),
-            context={"method": "cockcroft-gault", "weight_date": weight.date.earliest.isoformat()},
-        ))
+        out.append(
+            LabValue(
+                concept="crcl",
+                date=scr.date,
+                resource_id=f"derived:crcl:{scr.resource_id}",
+                status="final",
+                value=round(crcl, 1),
+                unit="mL/min",
+                original_value=f"Cockcroft-Gault: age {age}, {weight.value:g} kg, creatinine {scr.value:g} mg/dL, {build.sex}",
+                derived_from=(scr.resource_id, weight.resource_id),
+                context={"method": "cockcroft-gault", "weight_date": weight.date.earliest.isoformat()},
+            )
+        )
     return out
 
 
@@ -103,6 +118,9 @@ def add_derived(labs: dict[str, tuple[LabValue, ...]], build: Build) -> dict[str
     for concept, extra in (("anc", derive_anc(labs)), ("crcl", derive_crcl(labs, build))):
         if extra:
             merged = list(out.get(concept, ())) + extra
-            merged.sort(key=lambda v: (v.date.latest, v.date.earliest, not v.resource_id.startswith("derived:")), reverse=True)
+            merged.sort(
+                key=lambda v: (v.date.latest, v.date.earliest, not v.resource_id.startswith("derived:")),
+                reverse=True,
+            )
             out[concept] = tuple(merged)
     return out

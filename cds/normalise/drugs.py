@@ -48,8 +48,19 @@ ONGOING_STATUS = {"MedicationAdministration": "in-progress", "MedicationStatemen
 REQUEST_INTENTS = frozenset({"order", "original-order", "reflex-order", "filler-order", "instance-order"})
 VALIDATION_WINDOW_DAYS = 120  # longest drug window in the catalogue: 90 days (investigational), plus a margin
 NEWEST_PER_CLASS = 3
-ANTICANCER_CLASSES = frozenset({"myelosuppressive-chemotherapy", "nitrosourea", "anticancer-other", "gd2-antibody",
-                                "mibg-131i", "checkpoint-inhibitor", "immunotherapy", "il2", "investigational"})
+ANTICANCER_CLASSES = frozenset(
+    {
+        "myelosuppressive-chemotherapy",
+        "nitrosourea",
+        "anticancer-other",
+        "gd2-antibody",
+        "mibg-131i",
+        "checkpoint-inhibitor",
+        "immunotherapy",
+        "il2",
+        "investigational",
+    }
+)
 
 
 def medication_concept(res: dict[str, Any], medications: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -121,8 +132,13 @@ def _route(dosages: list[dict[str, Any]], concept: dict[str, Any], drugs: DrugMa
     return drugs.route([], texts(concept))  # dose form in an SCD name: "... Oral Tablet"
 
 
-def _drop_by_rules(ingredients: frozenset[str], strings: list[str], dose_q: dict[str, Any], dose_mg: float | None,
-                   drugs: DrugMatcher) -> set[str]:
+def _drop_by_rules(
+    ingredients: frozenset[str],
+    strings: list[str],
+    dose_q: dict[str, Any],
+    dose_mg: float | None,
+    drugs: DrugMatcher,
+) -> set[str]:
     """Ingredients to ignore: heparin flushes/locks, alteplase catheter clearance (drug_rules in drugs.yaml)."""
     lowered = " ".join(s.lower() for s in strings)
     drop: set[str] = set()
@@ -134,8 +150,12 @@ def _drop_by_rules(ingredients: frozenset[str], strings: list[str], dose_q: dict
             drop.add(ing)
         limit = rule.get("drop_when_dose_units_below")
         value = number(dose_q.get("value"))
-        if limit is not None and value is not None and any(u.lower() in ("u", "[iu]", "iu", "units", "unit", "[u]")
-                                                            for u in quantity_units(dose_q)) and value < limit:
+        if (
+            limit is not None
+            and value is not None
+            and any(u.lower() in ("u", "[iu]", "iu", "units", "unit", "[u]") for u in quantity_units(dose_q))
+            and value < limit
+        ):
             drop.add(ing)
         mg_limit = rule.get("drop_when_dose_mg_at_most")
         if mg_limit is not None and dose_mg is not None and dose_mg <= mg_limit:
@@ -146,8 +166,9 @@ def _drop_by_rules(ingredients: frozenset[str], strings: list[str], dose_q: dict
 Identified = tuple[frozenset[str], frozenset[str], bool]  # (ingredients, classes, looks anticancer)
 
 
-def _identify(pairs: list[tuple[Any, Any]], strings: list[str], drugs: DrugMatcher,
-              memo: dict[Any, Identified] | None) -> Identified:
+def _identify(
+    pairs: list[tuple[Any, Any]], strings: list[str], drugs: DrugMatcher, memo: dict[Any, Identified] | None
+) -> Identified:
     """``drugs.match`` and ``drugs.looks_anticancer`` of one drug name, remembered per call in ``memo`` (a chart
     names the same few drugs hundreds of times; both are pure functions of the codings and texts)."""
     key: Any = None
@@ -166,9 +187,15 @@ def _identify(pairs: list[tuple[Any, Any]], strings: list[str], drugs: DrugMatch
     return found
 
 
-def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[str, Any]],
-                build: Build, medication_unavailable: bool = False, validate: bool = True,
-                memo: dict[Any, Identified] | None = None) -> DrugExposure | None:
+def exposure_of(
+    res: dict[str, Any],
+    source: str,
+    medications: dict[str, dict[str, Any]],
+    build: Build,
+    medication_unavailable: bool = False,
+    validate: bool = True,
+    memo: dict[Any, Identified] | None = None,
+) -> DrugExposure | None:
     """One medication record -> DrugExposure, or None when it maps to no class and does not look anticancer.
 
     ``validate=False`` leaves the R4B validation of a classified record to the caller (``normalise_drugs``).
@@ -185,9 +212,17 @@ def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[st
         if not medication_unavailable or (validate and not build.valid(res, source)):
             return None
         start, end, ongoing = _anchor(res, source, build)
-        return DrugExposure(classes=frozenset(), resource_id=f"{source}/{res.get('id')}", source=source,
-                            name="unidentified medication (Medication resource unavailable)", status=res.get("status"),
-                            start=start, end=end, ongoing=ongoing, looks_anticancer_unclassified=True)
+        return DrugExposure(
+            classes=frozenset(),
+            resource_id=f"{source}/{res.get('id')}",
+            source=source,
+            name="unidentified medication (Medication resource unavailable)",
+            status=res.get("status"),
+            start=start,
+            end=end,
+            ongoing=ongoing,
+            looks_anticancer_unclassified=True,
+        )
     ingredients, classes, looks_raw = _identify(pairs, strings, drugs, memo)
     dosages = _dosages(res, source)
     dose_q = _dose_quantity(dosages[0], source) if dosages else {}
@@ -208,15 +243,26 @@ def exposure_of(res: dict[str, Any], source: str, medications: dict[str, dict[st
     per_day = _per_day(dosages[0]) if dosages and source != "MedicationAdministration" else None
     factor = drugs.prednisone_factor(ingredients) if "corticosteroid-systemic" in classes else None
     return DrugExposure(
-        classes=classes, resource_id=f"{source}/{res.get('id')}", source=source,
+        classes=classes,
+        resource_id=f"{source}/{res.get('id')}",
+        source=source,
         name=(strings[0] if strings else ", ".join(sorted(ingredients))) or "medication",
-        codes=code_strings(concept), status=res.get("status"), start=start, end=end, ongoing=ongoing,
-        dose_mg=dose_mg, dose_per_day_mg=dose_mg * per_day if dose_mg is not None and per_day else None,
-        route=route, prednisone_factor=factor, looks_anticancer_unclassified=looks,
+        codes=code_strings(concept),
+        status=res.get("status"),
+        start=start,
+        end=end,
+        ongoing=ongoing,
+        dose_mg=dose_mg,
+        dose_per_day_mg=dose_mg * per_day if dose_mg is not None and per_day else None,
+        route=route,
+        prednisone_factor=factor,
+        looks_anticancer_unclassified=looks,
     )
 
 
-def _anchor(res: dict[str, Any], source: str, build: Build) -> tuple[FuzzyDate | None, FuzzyDate | None, bool]:
+def _anchor(
+    res: dict[str, Any], source: str, build: Build
+) -> tuple[FuzzyDate | None, FuzzyDate | None, bool]:
     if source == "MedicationRequest":
         authored = parse_fuzzy(res.get("authoredOn"), build.tz)
         until = _request_end(res, build)
@@ -228,8 +274,11 @@ def _anchor(res: dict[str, Any], source: str, build: Build) -> tuple[FuzzyDate |
     point = any(f"effective{s}" in res for s in ("DateTime", "Instant", "Date"))
     # An administration at a single time point is one dose, never ongoing; an active statement with a single
     # effectiveDateTime says the patient is taking it (since that date).
-    ongoing = res.get("status") == ONGOING_STATUS.get(source) and not has_period_end and not (
-        point and source == "MedicationAdministration")
+    ongoing = (
+        res.get("status") == ONGOING_STATUS.get(source)
+        and not has_period_end
+        and not (point and source == "MedicationAdministration")
+    )
     if ongoing:
         return start, None, True
     return start, end, False
@@ -237,7 +286,9 @@ def _anchor(res: dict[str, Any], source: str, build: Build) -> tuple[FuzzyDate |
 
 def _request_end(res: dict[str, Any], build: Build) -> FuzzyDate | None:
     """When an order stops being valid: ``dispenseRequest.validityPeriod.end``, else the dosing bounds' end."""
-    ends = [parse_fuzzy(as_dict(as_dict(res.get("dispenseRequest")).get("validityPeriod")).get("end"), build.tz)]
+    ends = [
+        parse_fuzzy(as_dict(as_dict(res.get("dispenseRequest")).get("validityPeriod")).get("end"), build.tz)
+    ]
     for dosage in as_list(res.get("dosageInstruction")):
         bounds = as_dict(as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat")).get("boundsPeriod"))
         ends.append(parse_fuzzy(bounds.get("end"), build.tz))
@@ -245,9 +296,14 @@ def _request_end(res: dict[str, Any], build: Build) -> FuzzyDate | None:
     return max(known, key=lambda e: e.latest) if known else None
 
 
-def normalise_drugs(raw_resources: dict[str, list[Any]], build: Build,
-                    medication_unavailable: bool = False) -> tuple[DrugExposure, ...]:
-    medications = {m["id"]: m for m in raw_resources.get("Medication", []) if isinstance(m, dict) and isinstance(m.get("id"), str)}
+def normalise_drugs(
+    raw_resources: dict[str, list[Any]], build: Build, medication_unavailable: bool = False
+) -> tuple[DrugExposure, ...]:
+    medications = {
+        m["id"]: m
+        for m in raw_resources.get("Medication", [])
+        if isinstance(m, dict) and isinstance(m.get("id"), str)
+    }
     read: list[tuple[dict[str, Any], str, DrugExposure]] = []
     memo: dict[Any, Identified] = {}
     for source in ("MedicationAdministration", "MedicationStatement", "MedicationRequest"):
@@ -257,15 +313,23 @@ def normalise_drugs(raw_resources: dict[str, list[Any]], build: Build,
                 continue
             if res.get("status") not in COUNTED[source]:
                 continue
-            if source == "MedicationRequest" and res.get("intent") not in REQUEST_INTENTS and res.get("intent") is not None:
+            if (
+                source == "MedicationRequest"
+                and res.get("intent") not in REQUEST_INTENTS
+                and res.get("intent") is not None
+            ):
                 continue
-            exposure = exposure_of(res, source, medications, build, medication_unavailable, validate=False,
-                                   memo=memo)
+            exposure = exposure_of(
+                res, source, medications, build, medication_unavailable, validate=False, memo=memo
+            )
             if exposure is not None:
                 read.append((res, source, exposure))
     deciding = records_to_validate([exposure for _res, _source, exposure in read], build.evaluation_date)
-    return tuple(exposure for index, (res, source, exposure) in enumerate(read)
-                 if index not in deciding or build.valid(res, source))
+    return tuple(
+        exposure
+        for index, (res, source, exposure) in enumerate(read)
+        if index not in deciding or build.valid(res, source)
+    )
 
 
 def records_to_validate(exposures: list[DrugExposure], evaluation_date: dt.date) -> set[int]:
@@ -276,8 +340,13 @@ def records_to_validate(exposures: list[DrugExposure], evaluation_date: dt.date)
     for index, e in enumerate(exposures):
         dates = [d.latest for d in (e.start, e.end) if d is not None]
         newest = max(dates) if dates else None
-        if (e.ongoing or newest is None or newest >= horizon or e.looks_anticancer_unclassified
-                or e.source != "MedicationAdministration"):
+        if (
+            e.ongoing
+            or newest is None
+            or newest >= horizon
+            or e.looks_anticancer_unclassified
+            or e.source != "MedicationAdministration"
+        ):
             chosen.add(index)
         if newest is not None:  # recent records rank too: "newest per class" means among all of them
             for cls in e.classes:

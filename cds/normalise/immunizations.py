@@ -23,9 +23,13 @@ def normalise_immunizations(resources: list[Any], build: Build) -> tuple[Immuniz
         if not groups or not build.valid(res, "Immunization"):
             continue
         when, _ = effective(res, "occurrence", build.tz)
-        out.append(ImmunizationFact(
-            groups=groups, resource_id=f"Immunization/{res.get('id')}",
-            display=display_of(res.get("vaccineCode"), "vaccine"), date=when,
-            codes=code_strings(res.get("vaccineCode")),
-        ))
+        out.append(
+            ImmunizationFact(
+                groups=groups,
+                resource_id=f"Immunization/{res.get('id')}",
+                display=display_of(res.get("vaccineCode"), "vaccine"),
+                date=when,
+                codes=code_strings(res.get("vaccineCode")),
+            )
+        )
     return tuple(out)

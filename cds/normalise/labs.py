@@ -30,8 +30,9 @@ LOOKBACK_DAYS = 400
 MAX_PER_CONCEPT = 12
 
 
-def observation_concepts(obs: dict[str, Any], mappings: Mappings,
-                         memo: dict[tuple[Any, Any], tuple[str, ...]] | None = None) -> set[str]:
+def observation_concepts(
+    obs: dict[str, Any], mappings: Mappings, memo: dict[tuple[Any, Any], tuple[str, ...]] | None = None
+) -> set[str]:
     """Concepts the Observation's code or any component code maps to (raw JSON, no validation).
 
     ``memo`` (one call's) remembers ``lab_concepts_for`` per (system, code): a chart repeats a few dozen codes.
@@ -46,8 +47,9 @@ def observation_concepts(obs: dict[str, Any], mappings: Mappings,
     return found
 
 
-def _concepts_for(system: Any, code: Any, mappings: Mappings,
-                  memo: dict[tuple[Any, Any], tuple[str, ...]] | None) -> tuple[str, ...]:
+def _concepts_for(
+    system: Any, code: Any, mappings: Mappings, memo: dict[tuple[Any, Any], tuple[str, ...]] | None
+) -> tuple[str, ...]:
     if memo is None or not isinstance(system, str | None) or not isinstance(code, str):
         return mappings.lab_concepts_for(system, code)
     key = (system, code)
@@ -100,7 +102,9 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
 
 
 def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
-    items.sort(key=lambda kv: (kv[1].date.latest, kv[1].date.earliest, kv[0], kv[1].resource_id), reverse=True)
+    items.sort(
+        key=lambda kv: (kv[1].date.latest, kv[1].date.earliest, kv[0], kv[1].resource_id), reverse=True
+    )
     return tuple(v for _k, v in items)
 
 
@@ -151,8 +155,16 @@ def _redirect(concept: LabConcept, strings: list[str], m: Mappings) -> LabConcep
     return concept
 
 
-def _value(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, when: FuzzyDate, rid: str,
-           status: str, code_cc: Any, build: Build) -> LabValue:
+def _value(
+    holder: dict[str, Any],
+    obs: dict[str, Any],
+    concept: LabConcept,
+    when: FuzzyDate,
+    rid: str,
+    status: str,
+    code_cc: Any,
+    build: Build,
+) -> LabValue:
     m = build.mappings
     context = _context(holder, obs, concept, code_cc, m)
     base = {"concept": concept.name, "date": when, "resource_id": rid, "status": status, "context": context}
@@ -165,8 +177,13 @@ def _value(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, whe
         return LabValue(**base, coded=token, original_value=original or None, problem=preliminary or problem)
     if concept.type == "score":
         score, problem, original = read_score(holder, concept, m)
-        return LabValue(**base, value=score, unit=concept.unit, original_value=original or None,
-                        problem=preliminary or problem)
+        return LabValue(
+            **base,
+            value=score,
+            unit=concept.unit,
+            original_value=original or None,
+            problem=preliminary or problem,
+        )
     if "valueQuantity" not in holder:
         problem = f"no value ({', '.join(texts(absent)) or 'data absent'})" if absent else "no numeric value"
         original = str(holder.get("valueString"))[:80] if "valueString" in holder else None
@@ -188,13 +205,20 @@ def _value(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, whe
     if conv.value is not None and conv.value < 0:
         problem = "negative value"
     return LabValue(
-        **base, value=conv.value if problem is None else None, unit=unit if conv.value is not None else concept.unit,
-        ref_low=low, ref_high=high, ref_source=source, original_value=conv.original or None,
+        **base,
+        value=conv.value if problem is None else None,
+        unit=unit if conv.value is not None else concept.unit,
+        ref_low=low,
+        ref_high=high,
+        ref_source=source,
+        original_value=conv.original or None,
         problem=preliminary or problem,
     )
 
 
-def _reference_range(holder: dict[str, Any], quantity: Any, concept: LabConcept) -> tuple[float | None, float | None]:
+def _reference_range(
+    holder: dict[str, Any], quantity: Any, concept: LabConcept
+) -> tuple[float | None, float | None]:
     """Normal range (first range without a type, or typed 'normal') converted to the canonical unit."""
     assert concept.units is not None
     value_units = quantity_units(as_dict(quantity))
@@ -223,7 +247,9 @@ def _range_bound(q: Any, value_units: list[str], concept: LabConcept) -> float |
     return conv.value
 
 
-def _keep_recorded(holder: dict[str, Any], concept: LabConcept) -> tuple[Converted, float | None, float | None, str] | None:
+def _keep_recorded(
+    holder: dict[str, Any], concept: LabConcept
+) -> tuple[Converted, float | None, float | None, str] | None:
     """Ratio-to-ULN concepts: keep a value in an unlisted unit when its range has the same unit."""
     q = as_dict(holder["valueQuantity"])
     units = quantity_units(q)
@@ -247,15 +273,21 @@ def uln_fallback(table: UlnTable, build: Build, when: FuzzyDate) -> tuple[float,
         return None
     day = when.latest
     for row in table.rows:
-        lo_ok = row.min_age is None or all(age_in_duration(b, day, *row.min_age) for b in (birth.earliest, birth.latest))
-        hi_ok = row.max_age is None or not any(age_in_duration(b, day, *row.max_age) for b in (birth.earliest, birth.latest))
+        lo_ok = row.min_age is None or all(
+            age_in_duration(b, day, *row.min_age) for b in (birth.earliest, birth.latest)
+        )
+        hi_ok = row.max_age is None or not any(
+            age_in_duration(b, day, *row.max_age) for b in (birth.earliest, birth.latest)
+        )
         if lo_ok and hi_ok and birth.latest <= day:
             value = (row.male if build.sex == "male" else row.female) / table.values_are_uln_multiple
             return value, f"fallback:{table.name}" if row.verified else f"fallback-unverified:{table.name}"
     return None
 
 
-def _context(holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, code_cc: Any, m: Mappings) -> dict[str, str]:
+def _context(
+    holder: dict[str, Any], obs: dict[str, Any], concept: LabConcept, code_cc: Any, m: Mappings
+) -> dict[str, str]:
     """Recording context: inhaled oxygen for SpO2 (room-air / supplemental) when the record says so."""
     out: dict[str, str] = {}
     for system, code in codings(code_cc):
@@ -283,7 +315,9 @@ def _oxygen(obs: dict[str, Any], m: Mappings) -> str | None:
             return "supplemental" if value > 21.0 else "room-air"
         if keys & flow:
             return "supplemental" if value > 0 else "room-air"
-    strings = texts(obs.get("code")) + [n.get("text", "") for n in as_list(obs.get("note")) if isinstance(n, dict)]
+    strings = texts(obs.get("code")) + [
+        n.get("text", "") for n in as_list(obs.get("note")) if isinstance(n, dict)
+    ]
     lowered = " ".join(s.lower() for s in strings if isinstance(s, str))
     if any(t.lower() in lowered for t in ox.get("room_air_text", ())):
         return "room-air"

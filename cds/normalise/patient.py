@@ -30,8 +30,13 @@ def demographics(patients: list[Any], patient_id: str, build: Build) -> Demograp
         return Demographics(birth_date=None, sex=None, resource_id=_rid(patient))
     birth = parse_fuzzy(patient.get("birthDate"), build.tz)
     sex = status_code(patient.get("gender"))
-    deceased = patient.get("deceasedBoolean") is True or parse_fuzzy(patient.get("deceasedDateTime"), build.tz) is not None
-    return Demographics(birth_date=birth, sex=sex if sex in SEXES else None, deceased=deceased, resource_id=_rid(patient))
+    deceased = (
+        patient.get("deceasedBoolean") is True
+        or parse_fuzzy(patient.get("deceasedDateTime"), build.tz) is not None
+    )
+    return Demographics(
+        birth_date=birth, sex=sex if sex in SEXES else None, deceased=deceased, resource_id=_rid(patient)
+    )
 
 
 def _rid(patient: dict[str, Any]) -> str | None:

@@ -26,7 +26,10 @@ ONGOING = frozenset({"in-progress", "on-hold"})  # without a period end: still g
 def _intent_from_cc(cc: Any, m: Mappings) -> str | None:
     for intent in ("palliative", "curative"):
         spec = m.intent.get(intent, {})
-        wanted = {(m.aliases.resolve(r["system"]), norm_code(m.aliases.resolve(r["system"]), r["code"])) for r in spec.get("codes", ())}
+        wanted = {
+            (m.aliases.resolve(r["system"]), norm_code(m.aliases.resolve(r["system"]), r["code"]))
+            for r in spec.get("codes", ())
+        }
         for system, code in codings(cc):
             alias = m.aliases.alias(system)
             if alias and (alias, norm_code(alias, code)) in wanted:
@@ -76,8 +79,11 @@ def normalise_procedures(resources: list[Any], build: Build) -> tuple[ProcedureF
         intent = None
         if "radiotherapy" in groups:
             intent = intent_of(res, m)
-            groups.add({"palliative": "radiotherapy-palliative", "curative": "radiotherapy-non-palliative"}.get(
-                intent or "", "radiotherapy-intent-unknown"))
+            groups.add(
+                {"palliative": "radiotherapy-palliative", "curative": "radiotherapy-non-palliative"}.get(
+                    intent or "", "radiotherapy-intent-unknown"
+                )
+            )
         start, end = effective(res, "performed", build.tz)
         if status in ONGOING and not as_dict(res.get("performedPeriod")).get("end"):
             end = None  # still going on (a course of radiotherapy): ongoing, never "ended on its start day"
@@ -86,9 +92,17 @@ def normalise_procedures(resources: list[Any], build: Build) -> tuple[ProcedureF
         sites = set(body_sites(res.get("bodySite"), build))
         if not sites:
             sites |= m.body_sites.match([], texts(res.get("code")))
-        out.append(ProcedureFact(
-            groups=frozenset(groups), resource_id=f"Procedure/{res.get('id')}",
-            display=display_of(res.get("code"), "procedure"), codes=code_strings(res.get("code")),
-            status=status, start=start, end=end, intent=intent, body_sites=frozenset(sites),
-        ))
+        out.append(
+            ProcedureFact(
+                groups=frozenset(groups),
+                resource_id=f"Procedure/{res.get('id')}",
+                display=display_of(res.get("code"), "procedure"),
+                codes=code_strings(res.get("code")),
+                status=status,
+                start=start,
+                end=end,
+                intent=intent,
+                body_sites=frozenset(sites),
+            )
+        )
     return tuple(out)

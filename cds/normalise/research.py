@@ -17,8 +17,12 @@ from cds.normalise.dates import period_bounds
 def study_of(res: dict[str, Any]) -> str:
     study = as_dict(res.get("study"))
     identifier = as_dict(study.get("identifier"))
-    return (text_of(identifier.get("value")) or text_of(study.get("reference")) or text_of(study.get("display"))
-            or "unknown study")
+    return (
+        text_of(identifier.get("value"))
+        or text_of(study.get("reference"))
+        or text_of(study.get("display"))
+        or "unknown study"
+    )
 
 
 def normalise_research(resources: list[Any], build: Build) -> tuple[ResearchFact, ...]:
@@ -31,6 +35,13 @@ def normalise_research(resources: list[Any], build: Build) -> tuple[ResearchFact
         if not isinstance(status, str) or not build.valid(res, "ResearchSubject"):
             continue
         start, end = period_bounds(res.get("period"), build.tz)
-        out.append(ResearchFact(resource_id=f"ResearchSubject/{res.get('id')}", study=study_of(res),
-                                status=status, start=start, end=end))
+        out.append(
+            ResearchFact(
+                resource_id=f"ResearchSubject/{res.get('id')}",
+                study=study_of(res),
+                status=status,
+                start=start,
+                end=end,
+            )
+        )
     return tuple(out)

@@ -21,7 +21,8 @@ MAX_ABS = 1e12  # larger magnitudes are data errors, not measurements
 class Converted:
     value: float | None
     problem: str | None = None
-    unit: str | None = None  # the unit the value is in (canonical, or the recorded one when kept for ULN ratios)
+    # the unit the value is in (canonical, or the recorded one when kept for ULN ratios)
+    unit: str | None = None
     original: str = ""
 
 
@@ -65,7 +66,9 @@ def convert_quantity(quantity: Any, table: UnitTable) -> Converted:
         return Converted(None, "value is not a usable number", original=original)
     comparator = quantity.get("comparator")
     if comparator is not None:
-        return Converted(None, f"value is a limit ({comparator}{raw_value}), not a measurement", original=original)
+        return Converted(
+            None, f"value is a limit ({comparator}{raw_value}), not a measurement", original=original
+        )
     return convert(value, units, table, original)
 
 

@@ -87,7 +87,6 @@ def num(value: float) -> str:
     return display_number(value)
 
 
-
 def unmapped(ctx: Context, kind: str, names: Iterable[str]) -> Outcome | None:
     """``review`` when a mapping declares one of the names unmapped (no verified codes)."""
     bad = [n for n in names if ctx.mappings.is_unmapped(kind, n)]

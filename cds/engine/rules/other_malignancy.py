@@ -20,7 +20,9 @@ from cds.results import Outcome
 MALIGNANCY = "malignancy"
 # Secondary spread of a cancer is not "another" malignancy: metastases and marrow involvement belong to the
 # patient's primary, so they never count here (a second primary is recorded as its own condition).
-SECONDARY_SPREAD = frozenset({"metastasis", "brain-metastasis", "liver-metastasis", "bone-marrow-involvement"})
+SECONDARY_SPREAD = frozenset(
+    {"metastasis", "brain-metastasis", "liver-metastasis", "bone-marrow-involvement"}
+)
 
 
 @register("other-malignancy")
