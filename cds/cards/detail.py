@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cds.cards.markdown import escape, find_urls
+from cds.cards.markdown import escape_and_find_urls, find_urls
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
 from cds.config import Config
@@ -37,9 +37,10 @@ class _Writer:
     urls: dict[str, None] = field(default_factory=dict)
 
     def esc(self, value: object) -> str:
-        for url in find_urls(" ".join(str(value).split())):
+        escaped, urls = escape_and_find_urls(value)
+        for url in urls:
             self.urls.setdefault(url, None)
-        return escape(value)
+        return escaped
 
     def line(self, key: str, **values: object) -> str:
         return self.templates.text(f"detail.{key}", **values)

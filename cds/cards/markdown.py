@@ -53,21 +53,37 @@ def _escape_url(url: str) -> str:
 
 def escape(value: object) -> str:
     """One line of literal text for a Markdown paragraph or list item."""
+    return escape_and_find_urls(value)[0]
+
+
+def escape_and_find_urls(value: object) -> tuple[str, list[str]]:
+    """``(escape(value), find_urls(<value on one line>))`` in one pass over the text (card detail needs both)."""
     text = " ".join(str(value).split())
-    parts: list[str] = []
-    pos = 0
-    for match in _URL.finditer(text):
-        url = _trim_url(match.group(0))
-        parts.append(_escape_plain(text[pos : match.start()]))
-        parts.append(_escape_url(url))
-        pos = match.start() + len(url)
-    parts.append(_escape_plain(text[pos:]))
-    escaped = "".join(parts)
+    if "://" not in text:  # every URL match contains "://": the common case needs no regex
+        escaped = text.translate(_PLAIN_TABLE)
+        urls: dict[str, None] = {}
+    else:
+        escaped, urls = _escape_with_urls(text)
     block = _BLOCK_START.match(escaped)
     if block:
         marker = block.group(1)
         escaped = (marker[:-1] + "\\" + marker[-1]) + escaped[len(marker) :]
-    return escaped
+    return escaped, list(urls)
+
+
+def _escape_with_urls(text: str) -> tuple[str, dict[str, None]]:
+    parts: list[str] = []
+    urls: dict[str, None] = {}
+    pos = 0
+    for match in _URL.finditer(text):
+        url = _trim_url(match.group(0))
+        if "://" in url and len(url) > len("https://"):
+            urls.setdefault(url, None)
+        parts.append(_escape_plain(text[pos : match.start()]))
+        parts.append(_escape_url(url))
+        pos = match.start() + len(url)
+    parts.append(_escape_plain(text[pos:]))
+    return "".join(parts), urls
 
 
 def one_line(value: object) -> str:

@@ -7,7 +7,7 @@ A missing key or placeholder is a definition error, raised when the file is load
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from string import Template
@@ -47,6 +47,8 @@ class Templates:
     """The parsed wording file; ``text`` renders one entry."""
 
     data: dict[str, Any]
+    # key -> compiled template, filled on first use (the wording file does not change after loading).
+    _texts: dict[str, Template] = field(default_factory=dict, compare=False, repr=False)
 
     def raw(self, key: str) -> Any:
         node: Any = self.data
@@ -57,11 +59,14 @@ class Templates:
         return node
 
     def text(self, key: str, **values: object) -> str:
-        template = self.raw(key)
-        if not isinstance(template, str):
-            raise DefinitionError(f"card template {key!r} is not a string")
+        compiled = self._texts.get(key)
+        if compiled is None:
+            template = self.raw(key)
+            if not isinstance(template, str):
+                raise DefinitionError(f"card template {key!r} is not a string")
+            compiled = self._texts[key] = _compiled(template)
         try:
-            return _compiled(template).substitute({k: str(v) for k, v in values.items()})
+            return compiled.substitute({k: str(v) for k, v in values.items()})
         except (KeyError, ValueError) as exc:
             raise DefinitionError(f"card template {key!r}: bad or missing placeholder {exc}") from exc
 

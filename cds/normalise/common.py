@@ -12,6 +12,7 @@ from typing import Any
 from cds.config import Config
 from cds.facts import FuzzyDate
 from cds.mappings import Mappings
+from cds.normalise.validation import ObservationValidator
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class Build:
     invalid_types: set[str] = field(
         default_factory=set
     )  # types with a relevant record that failed validation
+    observations: ObservationValidator = field(default_factory=ObservationValidator, repr=False)
 
     @property
     def tz(self) -> str:
@@ -105,7 +107,12 @@ class Build:
             self.count(f"{resource_type}: malformed resource skipped")
             return False
         try:
-            _model(resource_type).model_validate(_read_part(resource, resource_type))
+            part = _read_part(resource, resource_type)
+            if resource_type == "Observation":
+                if not self.observations.valid(part):
+                    raise ValueError("invalid Observation")
+            else:
+                _model(resource_type).model_validate(part)
         except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"
             self.count(f"{resource_type}: invalid resource skipped (fails FHIR R4B validation)")
             self.invalid_types.add(resource_type)
