@@ -108,8 +108,10 @@ def test_per_request_timeout_below_the_budget(slow):
     slow.modes["Observation"] = "hang"
     started = time.monotonic()
     raw = gather(
-        hook_request(fhir_server=slow.base_url), config_for(slow.base_url, budget=3.0, request_timeout=0.4)
+        hook_request(fhir_server=slow.base_url), config_for(slow.base_url, budget=3.0, request_timeout=0.8)
     )
     elapsed = time.monotonic() - started
     assert raw.unavailable == {"Observation": UNAVAILABLE}
-    assert elapsed < 2.0  # a timeout is not retried, and the 3 s budget is not used up
+    # a timeout is not retried (a retry would take >= 1.6 s), and the 3 s budget is not used up; 0.8 s rather
+    # than 0.4 s per request so that the other nine searches answer in time on a loaded 2-core CI machine
+    assert elapsed < 1.5
