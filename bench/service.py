@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import requests
 
 from bench.machine import children
 from cds.config import Config
+from tests import cds_service
 from tests.tokens import SANDBOX_ISS, TestKey, generate_keys, jwks_document, mint
 
 SERVICE_ID = "nk-cell-trials"
@@ -78,12 +78,10 @@ def log_to_file(path: Path) -> None:
 
 
 def freeze_startup_heap() -> None:
-    """What ``nk-cds serve`` does after building the app: ``cds.http.app.freeze_heap()`` (if this version has it)."""
-    import cds.http.app
+    """What ``nk-cds serve`` does after building the app."""
+    from cds.http.app import freeze_heap
 
-    freeze = getattr(cds.http.app, "freeze_heap", None)
-    if freeze is not None:
-        freeze()
+    freeze_heap()
 
 
 def inprocess_app(config: Config, catalogue: Any = None) -> Any:
@@ -97,22 +95,8 @@ def inprocess_app(config: Config, catalogue: Any = None) -> Any:
 
 
 def service_env(workdir: Path, signer: Signer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NK_CDS_")}
-    env.update(
-        {
-            "NK_CDS_AUTH": "jwt",
-            "NK_CDS_TRUSTED_ISSUERS": json.dumps({SANDBOX_ISS: str(signer.jwks_path)}),
-            "NK_CDS_DB": str(workdir / "served.sqlite"),
-            "NK_CDS_LOG_LEVEL": "INFO",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-def nk_cds_command() -> list[str]:
-    script = Path(sys.executable).parent / "nk-cds"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cds.cli"]
+    """The production environment of a served instance: the test suite's own (JWT on, SQLite)."""
+    return cds_service.service_env(workdir, signer.jwks_path, **extra)
 
 
 class Served:
@@ -132,7 +116,7 @@ class Served:
 
     def start(self) -> Served:
         cmd = [
-            *nk_cds_command(),
+            *cds_service.nk_cds_command(),
             "serve",
             "--host",
             "127.0.0.1",
