@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from bench.machine import children
 from cds.config import Config
@@ -30,7 +23,6 @@ from tests.tokens import SANDBOX_ISS, TestKey, generate_keys, jwks_document, min
 
 SERVICE_ID = "nk-cell-trials"
 HOOK_PATH = f"/cds-services/{SERVICE_ID}"
-START_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -99,78 +91,22 @@ def service_env(workdir: Path, signer: Signer, **extra: str) -> dict[str, str]:
     return cds_service.service_env(workdir, signer.jwks_path, **extra)
 
 
-class Served:
-    """``nk-cds serve --port 0 --workers N`` in its own process group; ``base_url`` once /healthz answers."""
-
-    def __init__(self, env: dict[str, str], workdir: Path, workers: int = 2) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.workers = workers
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base_url = ""
-        self.stderr_path = workdir / "serve.stderr"
+class Served(cds_service.ServiceProcess):
+    """The test suite's ``nk-cds serve`` process, ready only once all ``workers`` have forked."""
 
     @property
     def hook_url(self) -> str:
         return self.base_url + HOOK_PATH
 
-    def start(self) -> Served:
-        cmd = [
-            *cds_service.nk_cds_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--workers",
-            str(self.workers),
-        ]
-        with open(self.workdir / "serve.stdout", "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=err, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nk-cds serve exited with {self.proc.returncode}: {self.tail()}")
-            found = re.search(
-                r"Listening at: (http://127\.0\.0\.1:\d+)", self.stderr_path.read_text(errors="replace")
-            )
-            if found:
-                self.base_url = found.group(1)
-                if self._healthy() and len(self.worker_pids()) >= self.workers:
-                    return self
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"nk-cds serve did not become healthy in {START_TIMEOUT_S:.0f} s: {self.tail()}")
-
     def _healthy(self) -> bool:
-        try:
-            return requests.get(self.base_url + "/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def tail(self, chars: int = 2000) -> str:
-        try:
-            return self.stderr_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+        return super()._healthy() and len(self.worker_pids()) >= self.workers
 
     def worker_pids(self) -> list[int]:
         return children(self.proc.pid) if self.proc else []
 
-    def stop(self) -> None:
-        if not self.proc or self.proc.poll() is not None:
-            return
-        try:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
     def __enter__(self) -> Served:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
