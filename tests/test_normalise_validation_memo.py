@@ -1,9 +1,11 @@
-"""``ObservationValidator`` (skeleton + leaves, memoised per call) accepts and rejects exactly what a full
-``Observation.model_validate`` of the read part does (issue 7, docs/performance-changes.md)."""
+"""``SplitValidator`` (skeleton + complex elements + leaves, verdicts memoised by digest) accepts and rejects
+exactly what a full ``model_validate`` of the read part does, for every split type (issue 7,
+docs/performance-changes.md)."""
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -12,12 +14,14 @@ from hypothesis import strategies as st
 
 from cds.normalise.common import _model, _read_part
 from cds.normalise.validation import (
-    _FIXED_NUMBER,
-    _QUANTITY_VALUE,
-    _TOP_LEAVES,
-    ObservationValidator,
-    _leaf_model,
+    MEMO,
+    SPLITS,
+    VALIDATORS,
+    SplitValidator,
+    VerdictMemo,
+    _take_leaf,
     carrier,
+    leaf_model,
 )
 
 BASE: dict[str, Any] = {
@@ -101,12 +105,16 @@ EXTRA = [
 MISSING = [None, "id", "effectiveDateTime", "issued", "valueQuantity", "status", "code"]
 
 
-def _full(part: dict[str, Any]) -> bool:
+def _full(part: dict[str, Any], resource_type: str = "Observation") -> bool:
     try:
-        _model("Observation").model_validate(part)
+        _model(resource_type).model_validate(part)
     except Exception:  # noqa: BLE001
         return False
     return True
+
+
+def _fresh(resource_type: str) -> SplitValidator:
+    return SplitValidator(SPLITS[resource_type], memo=VerdictMemo())
 
 
 def _observation(id_: Any, date: Any, issued: Any, number: Any, extra: dict[str, Any], missing: Any) -> dict:
@@ -119,7 +127,7 @@ def _observation(id_: Any, date: Any, issued: Any, number: Any, extra: dict[str,
     return obs
 
 
-SHARED = ObservationValidator()  # one validator across examples: its memo must not leak a verdict
+SHARED = VALIDATORS["Observation"]  # the process-wide memo, across examples: it must not leak a verdict
 
 
 @settings(max_examples=600, derandomize=True, deadline=None)
@@ -136,14 +144,14 @@ def test_same_verdict_as_full_validation(
 ) -> None:
     part = _read_part(_observation(id_, date, issued, number, extra, missing), "Observation")
     expected = _full(part)
-    assert ObservationValidator().valid(part) is expected
+    assert _fresh("Observation").valid(part) is expected
     assert SHARED.valid(part) is expected
 
 
 @pytest.mark.parametrize("leaf", ["id", "effectiveDateTime", "issued"])
 @pytest.mark.parametrize("bad", ["", "a b", "2024-13-01", "x" * 65])
 def test_one_bad_leaf_rejects_even_after_its_skeleton_passed(leaf: str, bad: str) -> None:
-    validator = ObservationValidator()
+    validator = _fresh("Observation")
     good = _read_part(copy.deepcopy(BASE), "Observation")
     assert validator.valid(good)
     broken = {**good, leaf: bad}
@@ -152,24 +160,251 @@ def test_one_bad_leaf_rejects_even_after_its_skeleton_passed(leaf: str, bad: str
 
 @pytest.mark.parametrize("bad", [float("inf"), float("nan"), True, "1.5", None, [1]])
 def test_bad_quantity_value_after_a_good_one(bad: Any) -> None:
-    validator = ObservationValidator()
+    validator = _fresh("Observation")
     good = _read_part(copy.deepcopy(BASE), "Observation")
     assert validator.valid(good)
     broken = {**good, "valueQuantity": {**good["valueQuantity"], "value": bad}}
     assert validator.valid(broken) is _full(broken)
 
 
-def test_leaf_model_uses_the_observation_field_types() -> None:
-    """Each leaf field has exactly the annotation of the Observation (or Quantity) field; the fixed stand-ins
-    are valid."""
-    observation, leaves = _model("Observation"), _leaf_model().model_fields
-    for name, fixed in _TOP_LEAVES.items():
-        assert leaves[name].annotation == observation.model_fields[name].annotation
-        assert _full({**_read_part(copy.deepcopy(BASE), "Observation"), name: fixed})
-    assert (
-        leaves[_QUANTITY_VALUE].annotation == carrier("quantity", "Quantity").model_fields["value"].annotation
+# --- the other split types: a valid base record, then mutations of leaves and elements -----------------------
+
+SUBJECT = {"reference": "Patient/p1"}
+CC = {"coding": [{"system": "http://snomed.info/sct", "code": "47625008", "display": "Intravenous route"}]}
+BASES: dict[str, dict[str, Any]] = {
+    "MedicationAdministration": {
+        "resourceType": "MedicationAdministration",
+        "id": "madm-1",
+        "status": "completed",
+        "subject": SUBJECT,
+        "medicationCodeableConcept": {
+            "text": "carboplatin",
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "40048"}],
+        },
+        "effectivePeriod": {"start": "2026-09-17", "end": "2026-09-18"},
+        "dosage": {"route": CC, "dose": {"value": 305, "unit": "mg", "system": "http://unitsofmeasure.org"}},
+    },
+    "Condition": {
+        "resourceType": "Condition",
+        "id": "cond-1",
+        "subject": SUBJECT,
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "281562007"}], "text": "NB"},
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}
+            ]
+        },
+        "verificationStatus": {"coding": [{"code": "confirmed"}]},
+        "category": [{"coding": [{"code": "problem-list-item"}]}],
+        "onsetDateTime": "2024-11-27",
+        "abatementDateTime": "2025-01-02T10:00:00Z",
+        "recordedDate": "2024-11-28",
+        "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "23451007"}]}],
+    },
+    "Procedure": {
+        "resourceType": "Procedure",
+        "id": "proc-1",
+        "status": "completed",
+        "subject": SUBJECT,
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "108290001"}], "text": "RT"},
+        "performedPeriod": {"start": "2026-03-17", "end": "2026-03-20"},
+        "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "23451007"}]}],
+    },
+}
+# (path, values): each value replaces the element at path (None at the end of a path deletes it)
+BAD_CC: list[Any] = [
+    {},
+    {"text": ""},
+    {"coding": [None]},
+    {"coding": [{"code": 5}]},
+    "x",
+    [CC],
+    None,
+    {"bogus": 1},
+]
+MUTATIONS: dict[str, list[tuple[tuple[str, ...], list[Any]]]] = {
+    "MedicationAdministration": [
+        (("id",), ["a.b-C9", "", "a b", "x" * 65, 5]),
+        (("status",), ["bogus", None, ""]),
+        (("subject",), [{"reference": 5}, {}, None, "Patient/p1", {"reference": "Patient/p2"}]),
+        (("medicationCodeableConcept",), BAD_CC),
+        (("medicationReference",), [{"reference": "Medication/m1"}, {"display": "x"}, "Medication/m1"]),
+        (("effectivePeriod",), [{}, {"start": "2024"}, {"end": "2024-13-01"}, {"start": 5}, "2024", None]),
+        (("effectivePeriod", "start"), ["2024-05", "2024-05-01T10:00:00", "yesterday", "", 2024, None]),
+        (("effectiveDateTime",), ["2024-05-01", "2024-02-30", "", 7]),
+        (("dosage",), [{}, {"text": ""}, {"dose": "5 mg"}, {"route": None}, [{"text": "x"}], None]),
+        (("dosage", "dose", "value"), [0, -1, 1.5, 10**30, 1e308, "305", True, None, [1]]),
+        (("dosage", "dose", "unit"), [5, "", "mg"]),
+        (("dosage", "route"), BAD_CC),
+        (("note",), [[{"text": "x"}], [None], "x"]),
+    ],
+    "Condition": [
+        (("id",), ["a.b-C9", "", "a b", 5]),
+        (("code",), BAD_CC),
+        (("clinicalStatus",), BAD_CC),
+        (("verificationStatus",), BAD_CC),
+        (("category",), [[], [None], [{"text": "x"}, {}], CC, [CC, {"bogus": 1}]]),
+        (("bodySite",), [[], [None], [{"text": "x"}, {}], CC, "x"]),
+        (("onsetDateTime",), ["2024", "2024-05", "2024-13-01", "", 2024, None]),
+        (("abatementDateTime",), ["2024-05-01T10:00:00+02:00", "2024-05-01T25:00:00Z", "", None]),
+        (("recordedDate",), ["2024", "x", None]),
+        (("onsetPeriod",), [{"start": "2024"}, {"start": "bad"}]),
+        (("onsetString",), ["as a child"]),
+        (("subject",), [None, {"reference": 5}]),
+    ],
+    "Procedure": [
+        (("id",), ["", "x" * 64, "x" * 65]),
+        (("status",), ["bogus", None]),
+        (("code",), BAD_CC),
+        (("performedPeriod",), [{}, {"start": "2024"}, {"start": "2024-13-01"}, None, "2024"]),
+        (("performedPeriod", "end"), ["2026-03-21T10:00:00Z", "2026-03-21T10:00:00", "", 3]),
+        (("performedDateTime",), ["2026-03-17", "2026-02-30"]),
+        (("bodySite",), [[], [None], [{"text": "x"}, {}], CC]),
+        (("extension",), [[{"url": "http://x", "valueString": "y"}], [{"valueString": "y"}], [None]]),
+    ],
+}
+
+
+def _mutated(resource_type: str, path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    record = copy.deepcopy(BASES[resource_type])
+    holder = record
+    for key in path[:-1]:
+        holder = holder.setdefault(key, {}) if isinstance(holder.get(key), dict | None) else holder[key]
+    if value is None:
+        holder.pop(path[-1], None)
+    else:
+        holder[path[-1]] = copy.deepcopy(value)
+    return record
+
+
+CASES = [
+    pytest.param(rt, path, value, id=f"{rt}-{'.'.join(path)}-{i}")
+    for rt, mutations in MUTATIONS.items()
+    for path, values in mutations
+    for i, value in enumerate(values)
+]
+
+
+@pytest.mark.parametrize("resource_type", sorted(BASES))
+def test_base_records_are_valid(resource_type: str) -> None:
+    part = _read_part(copy.deepcopy(BASES[resource_type]), resource_type)
+    assert _full(part, resource_type)
+    assert _fresh(resource_type).valid(part)
+
+
+@pytest.mark.parametrize(("resource_type", "path", "value"), CASES)
+def test_split_types_same_verdict_as_full_validation(
+    resource_type: str, path: tuple[str, ...], value: Any
+) -> None:
+    part = _read_part(_mutated(resource_type, path, value), resource_type)
+    expected = _full(part, resource_type)
+    validator = _fresh(resource_type)
+    assert validator.valid(_read_part(copy.deepcopy(BASES[resource_type]), resource_type))  # warm memo first
+    assert validator.valid(part) is expected
+    assert VALIDATORS[resource_type].valid(part) is expected
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "first", "second"),
+    [
+        (
+            "MedicationAdministration",
+            (("effectivePeriod", "start"), "2024"),
+            (("dosage", "dose", "value"), "1"),
+        ),
+        ("MedicationAdministration", (("dosage", "dose", "value"), 1.5), (("effectivePeriod",), "x")),
+        ("Condition", (("onsetDateTime",), "2024-13-01"), (("category",), [None])),
+        ("Procedure", (("id",), ""), (("performedPeriod", "end"), "bad")),
+    ],
+)
+def test_two_mutations_at_once(resource_type: str, first: tuple, second: tuple) -> None:
+    record = _mutated(resource_type, *first)
+    path, value = second
+    holder = record
+    for key in path[:-1]:
+        holder = holder[key] if isinstance(holder.get(key), dict) else holder.setdefault(key, {})
+    holder[path[-1]] = value
+    part = _read_part(record, resource_type)
+    assert _fresh(resource_type).valid(part) is _full(part, resource_type)
+
+
+# --- the split tables themselves ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("resource_type", sorted(SPLITS))
+def test_leaves_have_their_fields_annotation_and_valid_stand_ins(resource_type: str) -> None:
+    split = SPLITS[resource_type]
+    assert carrier(*split.model) is _model(resource_type)
+    for leaf in split.leaves:
+        annotation = carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation
+        assert leaf_model(leaf).model_fields["value"].annotation == annotation
+        assert set(leaf_model(leaf).model_fields) == {"value"}
+        assert leaf_model(leaf).model_validate({"value": leaf.stand_in})
+
+
+@pytest.mark.parametrize("resource_type", sorted(SPLITS))
+def test_stand_ins_keep_a_valid_record_valid(resource_type: str) -> None:
+    base = _read_part(
+        copy.deepcopy(BASE if resource_type == "Observation" else BASES[resource_type]), resource_type
     )
-    assert _full(
-        {**_read_part(copy.deepcopy(BASE), "Observation"), "valueQuantity": {"value": _FIXED_NUMBER}}
-    )
-    assert set(leaves) == {*_TOP_LEAVES, _QUANTITY_VALUE}
+    for element in SPLITS[resource_type].complexes:
+        stand_in = [element.stand_in] if element.repeats else element.stand_in
+        assert carrier(*element.model).model_validate(element.stand_in)
+        assert _full({**base, element.name: stand_in}, resource_type), element.name
+    for leaf in SPLITS[resource_type].leaves:
+        record = copy.deepcopy(base)
+        choice = re.match(r"[a-z]+", leaf.path[0]).group()  # a choice element replaces its alternatives
+        for other in [
+            k for k in record if k != leaf.path[0] and k.startswith(choice) and k[len(choice) :][:1].isupper()
+        ]:
+            del record[other]
+        holder = record
+        for key in leaf.path[:-1]:
+            holder = holder.setdefault(key, {})
+        holder[leaf.path[-1]] = leaf.stand_in
+        assert _full(record, resource_type), leaf.path
+
+
+def test_take_leaf_copies_only_along_the_path() -> None:
+    part = _read_part(copy.deepcopy(BASES["MedicationAdministration"]), "MedicationAdministration")
+    leaf = next(x for x in SPLITS["MedicationAdministration"].leaves if x.path == ("dosage", "dose", "value"))
+    replaced, value = _take_leaf(part, leaf)
+    assert value == 305 and replaced["dosage"]["dose"]["value"] == leaf.stand_in
+    assert part["dosage"]["dose"]["value"] == 305  # the record itself is untouched
+    assert replaced["dosage"]["route"] is part["dosage"]["route"]
+    assert _take_leaf({**part, "dosage": {"dose": {"value": "305"}}}, leaf)[1] is None  # not a number: stays
+
+
+# --- the memo -------------------------------------------------------------------------------------------------
+
+
+def test_memo_keeps_digests_not_content_and_is_bounded() -> None:
+    memo = VerdictMemo(capacity=3)
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    part = _read_part(copy.deepcopy(BASE), "Observation")
+    assert validator.valid(part)
+    assert 0 < len(memo) <= 3
+    assert all(isinstance(k, bytes) and len(k) == 16 for k in memo._verdicts)
+    assert "obs-1" not in repr(memo._verdicts) and "751-8" not in repr(memo._verdicts)
+    for n in range(20):
+        assert validator.valid({**part, "id": f"obs-{n}"})
+        assert len(memo) <= 3
+
+
+def test_memo_tells_int_from_float_and_str_from_number() -> None:
+    memo = VerdictMemo()
+    calls = []
+
+    class Model:
+        @staticmethod
+        def model_validate(data: dict[str, Any]) -> None:
+            calls.append(data)
+
+    assert memo.verdict("a|int|1", Model, {"value": 1})
+    assert memo.verdict("a|float|1.0", Model, {"value": 1.0})
+    assert memo.verdict("a|int|1", Model, {"value": 1})
+    assert len(calls) == 2
+
+
+def test_process_memo_is_the_default() -> None:
+    assert all(v.memo is MEMO for v in VALIDATORS.values())

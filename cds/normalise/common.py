@@ -12,7 +12,7 @@ from typing import Any
 from cds.config import Config
 from cds.facts import FuzzyDate
 from cds.mappings import Mappings
-from cds.normalise.validation import ObservationValidator
+from cds.normalise.validation import VALIDATORS
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,6 @@ class Build:
     invalid_types: set[str] = field(
         default_factory=set
     )  # types with a relevant record that failed validation
-    observations: ObservationValidator = field(default_factory=ObservationValidator, repr=False)
 
     @property
     def tz(self) -> str:
@@ -108,9 +107,10 @@ class Build:
             return False
         try:
             part = _read_part(resource, resource_type)
-            if resource_type == "Observation":
-                if not self.observations.valid(part):
-                    raise ValueError("invalid Observation")
+            split = VALIDATORS.get(resource_type)
+            if split is not None:
+                if not split.valid(part):
+                    raise ValueError(f"invalid {resource_type}")
             else:
                 _model(resource_type).model_validate(part)
         except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"

@@ -1,24 +1,25 @@
-"""R4B validation of an Observation's read part, split into pieces memoised within one call (issue 7).
+"""R4B validation of a record's read part, split into pieces memoised within one call (issue 7).
 
-A chart repeats the same Observation shape many times: the same code, reference range and unit, with only the
-id, the dates and the measured number changing. ``ObservationValidator.valid(part)`` gives the verdict of
-``Observation.model_validate(part)`` from three cheaper checks:
+A chart repeats the same record shapes many times: the same code, reference range, unit, drug and route, with
+only the id, the dates and the numbers changing. ``SplitValidator(split).valid(part)`` gives the verdict of
+``Model.model_validate(part)`` from three cheaper checks:
 
-* the *skeleton*: the part with ``id``, ``effectiveDateTime``, ``issued`` (when a ``str``), the number in
-  ``valueQuantity.value`` (when a JSON number), and the dicts in ``code``, ``valueQuantity`` and
-  ``referenceRange`` (when a dict / a list of dicts) replaced by fixed valid stand-ins, validated as an
-  Observation; remembered by ``repr`` (a typical patient has one or two skeletons);
-* each replaced dict, validated with its own model (``CodeableConcept``, ``Quantity`` without its number,
-  ``ObservationReferenceRange``), which is what fhir_core's field validator does with a dict; remembered by
-  ``repr``;
-* the replaced leaves together, in a plain pydantic model whose fields have the same annotations (the fhir_core
-  types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks).
+* the *skeleton*: the part with its *leaves* (``id``, dates, a measured number; only when of the JSON type the
+  leaf normally has) and its *complex elements* (a dict, or a list of dicts, such as ``code``) replaced by fixed
+  valid stand-ins, validated as the resource; remembered by ``repr`` (a chart has a handful of skeletons);
+* each replaced complex element (with its own leaves already replaced), validated with its own model
+  (``CodeableConcept``, ``Quantity``, ``Period``, a backbone element, ...), which is what fhir_core's field
+  validator does with a dict; remembered by ``repr``;
+* each leaf value, validated alone in a one-field pydantic model whose field has the annotation of the model
+  field it came from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks);
+  remembered by value (the dates of one panel repeat).
 
 Why the verdict is the same: pydantic validates every field independently; fhir_core's model validators look
 only at which elements are present and non-null (``reject_null_complex_elements`` at lists of complex types,
 the one-of-many choice and required-primitive checks), and the stand-ins keep presence, non-null-ness and list
-lengths. Anything of another shape stays in the skeleton as it is. ``tests/test_normalise_validation_memo.py``
-compares the two on mutated Observations (an exhaustive run of 582,120 combinations found no difference).
+lengths. ``Reference`` elements are never split out (their allowed target types are checked by the parent), and
+anything of another shape stays in the skeleton as it is. ``tests/test_normalise_validation_memo.py`` compares
+the split verdict with full validation on mutated records of every split type.
 
 Nothing is kept across calls: one validator belongs to one ``Build``; its memo keys are element contents.
 """
@@ -27,37 +28,126 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from hashlib import blake2b
 from typing import Any
 
-# leaf -> fixed valid value put into the skeleton. The leaves themselves are validated together in
-# ``_leaf_model``, whose fields have the annotations of the Observation fields (and of ``Quantity.value``).
-_TOP_LEAVES: dict[str, str] = {
-    "id": "x",
-    "effectiveDateTime": "2000-01-01",
-    "issued": "2000-01-01T00:00:00Z",
+Model = tuple[str, str]  # (fhir.resources.R4B module, class)
+_STR = (str,)
+_NUMBER = (int, float)
+_DATE = "2000-01-01"
+_INSTANT = "2000-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A primitive at ``path`` (from the resource root), declared on field ``path[-1]`` of ``carrier``; replaced
+    by ``stand_in`` when its JSON type is one of ``types``."""
+
+    path: tuple[str, ...]
+    carrier: Model
+    types: tuple[type, ...]
+    stand_in: Any
+
+
+@dataclass(frozen=True)
+class Complex:
+    """A top-level complex element validated alone with ``model``; ``repeats``: a list of them."""
+
+    name: str
+    model: Model
+    repeats: bool = False
+    stand_in: Any = field(default_factory=lambda: {"text": "x"})
+
+
+@dataclass(frozen=True)
+class Split:
+    """How one resource type is split: its model, its leaves, its complex elements."""
+
+    model: Model
+    leaves: tuple[Leaf, ...]
+    complexes: tuple[Complex, ...]
+
+
+_CC: Model = ("codeableconcept", "CodeableConcept")
+_PERIOD: Model = ("period", "Period")
+_QUANTITY: Model = ("quantity", "Quantity")
+_PERIOD_STAND_IN = {"start": _DATE}
+
+
+def _id(carrier: Model) -> Leaf:
+    return Leaf(("id",), carrier, _STR, "x")
+
+
+def _dates(carrier: Model, *names: str) -> tuple[Leaf, ...]:
+    return tuple(Leaf((name,), carrier, _STR, _DATE) for name in names)
+
+
+def _period(name: str) -> tuple[Leaf, ...]:
+    return tuple(Leaf((name, end), _PERIOD, _STR, _DATE) for end in ("start", "end"))
+
+
+_OBSERVATION: Model = ("observation", "Observation")
+_MED_ADMIN: Model = ("medicationadministration", "MedicationAdministration")
+_CONDITION: Model = ("condition", "Condition")
+_PROCEDURE: Model = ("procedure", "Procedure")
+
+SPLITS: dict[str, Split] = {
+    "Observation": Split(
+        _OBSERVATION,
+        leaves=(
+            _id(_OBSERVATION),
+            *_dates(_OBSERVATION, "effectiveDateTime"),
+            Leaf(("issued",), _OBSERVATION, _STR, _INSTANT),
+            Leaf(("valueQuantity", "value"), _QUANTITY, _NUMBER, 1),
+        ),
+        complexes=(
+            Complex("code", _CC),
+            Complex("valueQuantity", _QUANTITY, stand_in={"value": 1}),
+            Complex("referenceRange", ("observation", "ObservationReferenceRange"), repeats=True),
+        ),
+    ),
+    "MedicationAdministration": Split(
+        _MED_ADMIN,
+        leaves=(
+            _id(_MED_ADMIN),
+            *_dates(_MED_ADMIN, "effectiveDateTime"),
+            *_period("effectivePeriod"),
+            Leaf(("dosage", "dose", "value"), _QUANTITY, _NUMBER, 1),
+        ),
+        complexes=(
+            Complex("medicationCodeableConcept", _CC),
+            Complex("effectivePeriod", _PERIOD, stand_in=_PERIOD_STAND_IN),
+            Complex(
+                "dosage",
+                ("medicationadministration", "MedicationAdministrationDosage"),
+                stand_in={"text": "x"},
+            ),
+        ),
+    ),
+    "Condition": Split(
+        _CONDITION,
+        leaves=(
+            _id(_CONDITION),
+            *_dates(_CONDITION, "onsetDateTime", "abatementDateTime", "recordedDate"),
+        ),
+        complexes=(
+            Complex("code", _CC),
+            Complex("clinicalStatus", _CC),
+            Complex("verificationStatus", _CC),
+            Complex("category", _CC, repeats=True),
+            Complex("bodySite", _CC, repeats=True),
+        ),
+    ),
+    "Procedure": Split(
+        _PROCEDURE,
+        leaves=(_id(_PROCEDURE), *_dates(_PROCEDURE, "performedDateTime"), *_period("performedPeriod")),
+        complexes=(
+            Complex("code", _CC),
+            Complex("performedPeriod", _PERIOD, stand_in=_PERIOD_STAND_IN),
+            Complex("bodySite", _CC, repeats=True),
+        ),
+    ),
 }
-_QUANTITY_VALUE = "quantityValue"  # the leaf model's name for ``valueQuantity.value``
-_FIXED_NUMBER = 1
-_QUANTITY = ("quantity", "Quantity")
-# complex element -> (fixed valid stand-in, its model, repeats). A dict (or each dict of a list of dicts) is
-# validated alone with the element's model, which is what fhir_core's field validator does with a dict.
-_COMPLEX: dict[str, tuple[dict[str, Any], tuple[str, str], bool]] = {
-    "code": ({"text": "x"}, ("codeableconcept", "CodeableConcept"), False),
-    "referenceRange": ({"text": "x"}, ("observation", "ObservationReferenceRange"), True),
-}
-
-
-@cache
-def _leaf_model() -> Any:
-    """A plain pydantic model of the leaves: same field annotations (the fhir_core types carry the checks) and
-    ``extra="forbid"`` like the FHIR models; no model validators (they look only at presence, kept in the
-    skeleton)."""
-    from pydantic import ConfigDict, create_model
-
-    observation, quantity = _observation(), carrier("quantity", "Quantity")
-    fields: dict[str, Any] = {name: (observation.model_fields[name].annotation, None) for name in _TOP_LEAVES}
-    fields[_QUANTITY_VALUE] = (quantity.model_fields["value"].annotation, None)
-    return create_model("ObservationLeaves", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 @cache
@@ -68,10 +158,13 @@ def carrier(module: str, cls: str) -> Any:
 
 
 @cache
-def _observation() -> Any:
-    from fhir.resources.R4B.observation import Observation
+def leaf_model(leaf: Leaf) -> Any:
+    """A one-field pydantic model with the annotation of the leaf's field and ``extra="forbid"`` like the FHIR
+    models; no model validators (they look only at presence, kept in the skeleton)."""
+    from pydantic import ConfigDict, create_model
 
-    return Observation
+    annotation = carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation
+    return create_model("Leaf", __config__=ConfigDict(extra="forbid"), value=(annotation, None))
 
 
 def _passes(model: Any, data: dict[str, Any]) -> bool:
@@ -82,50 +175,94 @@ def _passes(model: Any, data: dict[str, Any]) -> bool:
     return True
 
 
-@dataclass
-class ObservationValidator:
-    """Validates Observation read parts for one call; remembers skeleton and leaf verdicts by value."""
+def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
+    """``part`` with the leaf replaced by its stand-in (copied along the path only), and the value taken; or
+    ``part`` unchanged and ``None`` when the leaf is absent or of another JSON type."""
+    *parents, name = leaf.path
+    chain = [part]
+    for key in parents:
+        child = chain[-1].get(key)
+        if type(child) is not dict:
+            return part, None
+        chain.append(child)
+    value = chain[-1].get(name)
+    if type(value) not in leaf.types:
+        return part, None
+    replaced: Any = leaf.stand_in
+    for holder, key in zip(reversed(chain), reversed(leaf.path), strict=True):
+        replaced = {**holder, key: replaced}
+    return replaced, value
 
-    skeletons: dict[str, bool] = field(default_factory=dict)
-    elements: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+class VerdictMemo:
+    """Verdicts by a digest of what was validated, shared by every call in this process (issue 7).
+
+    A verdict is a pure function of the validated content, so it can be reused; the key is a 16-byte BLAKE2b
+    digest of that content, so the memo holds no patient data, only digests and booleans. Bounded: when it
+    holds ``capacity`` verdicts it starts again (about 150 bytes per entry: ~7 MB at the default). Safe to share
+    between threads (single dict operations).
+    """
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self.capacity = capacity
+        self._verdicts: dict[bytes, bool] = {}
+
+    def verdict(self, text: str, model: Any, data: dict[str, Any]) -> bool:
+        """The remembered verdict for ``text``, or ``model.model_validate(data)``'s, remembered."""
+        key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        ok = self._verdicts.get(key)
+        if ok is None:
+            if len(self._verdicts) >= self.capacity:
+                self._verdicts.clear()
+            ok = self._verdicts[key] = _passes(model, data)
+        return ok
+
+    def __len__(self) -> int:
+        return len(self._verdicts)
+
+    def clear(self) -> None:
+        self._verdicts.clear()
+
+
+MEMO = VerdictMemo()
+
+
+@dataclass(frozen=True)
+class SplitValidator:
+    """Validates read parts of one resource type; verdicts of the pieces are remembered in ``memo``."""
+
+    split: Split
+    memo: VerdictMemo = MEMO
 
     def valid(self, part: dict[str, Any]) -> bool:
-        skeleton = dict(part)
-        leaves: dict[str, Any] = {}
-        for name, fixed in _TOP_LEAVES.items():
-            value = skeleton.get(name)
-            if type(value) is str:
-                leaves[name] = value
-                skeleton[name] = fixed
-        complexes: list[tuple[tuple[str, str], dict[str, Any]]] = []
-        quantity = skeleton.get("valueQuantity")
-        if type(quantity) is dict:
-            if type(quantity.get("value")) in (int, float):
-                leaves[_QUANTITY_VALUE] = quantity["value"]
-                quantity = {**quantity, "value": _FIXED_NUMBER}
-            complexes.append((_QUANTITY, quantity))
-            skeleton["valueQuantity"] = {"value": _FIXED_NUMBER}
-        for name, (stand_in, model, repeats) in _COMPLEX.items():
-            value = skeleton.get(name)
-            if not repeats and type(value) is dict:
-                complexes.append((model, value))
-                skeleton[name] = stand_in
-            elif repeats and type(value) is list and all(type(item) is dict for item in value):
-                complexes.extend((model, item) for item in value)
-                skeleton[name] = [stand_in] * len(value)
-        key = repr(skeleton)
-        ok = self.skeletons.get(key)
-        if ok is None:
-            ok = self.skeletons[key] = _passes(_observation(), skeleton)
-        return (
-            ok
-            and all(self._complex(model, value) for model, value in complexes)
-            and (not leaves or _passes(_leaf_model(), leaves))
-        )
+        skeleton = part
+        taken: list[tuple[Leaf, Any]] = []
+        for leaf in self.split.leaves:
+            skeleton, value = _take_leaf(skeleton, leaf)
+            if value is not None:
+                taken.append((leaf, value))
+        if skeleton is part:
+            skeleton = dict(part)
+        complexes: list[tuple[Model, dict[str, Any]]] = []
+        for element in self.split.complexes:
+            value = skeleton.get(element.name)
+            if not element.repeats and type(value) is dict:
+                complexes.append((element.model, value))
+                skeleton[element.name] = element.stand_in
+            elif element.repeats and type(value) is list and all(type(item) is dict for item in value):
+                complexes.extend((element.model, item) for item in value)
+                skeleton[element.name] = [element.stand_in] * len(value)
+        memo, model = self.memo, self.split.model
+        if not memo.verdict(f"{model[1]}|{skeleton!r}", carrier(*model), skeleton):
+            return False
+        for model, value in complexes:
+            if not memo.verdict(f"{model[1]}|{value!r}", carrier(*model), value):
+                return False
+        for leaf, value in taken:
+            text = f"{leaf.carrier[1]}.{leaf.path[-1]}|{type(value).__name__}|{value!r}"
+            if not memo.verdict(text, leaf_model(leaf), {"value": value}):
+                return False
+        return True
 
-    def _complex(self, model: tuple[str, str], value: dict[str, Any]) -> bool:
-        key = (model[1], repr(value))
-        ok = self.elements.get(key)
-        if ok is None:
-            ok = self.elements[key] = _passes(carrier(*model), value)
-        return ok
+
+VALIDATORS: dict[str, SplitValidator] = {name: SplitValidator(split) for name, split in SPLITS.items()}
