@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from cds.config import Config
@@ -58,16 +58,17 @@ CHOICE_ELEMENTS: dict[str, tuple[str, ...]] = {"Observation": ("effective", "val
 
 def _read_part(resource: dict[str, Any], resource_type: str) -> dict[str, Any]:
     """``resource`` restricted to the elements the readers of its type use (all of it for other types)."""
-    keep = READ_ELEMENTS.get(resource_type)
-    if keep is None:
+    if resource_type not in READ_ELEMENTS:
         return resource
-    choices = CHOICE_ELEMENTS.get(resource_type, ())
-    return {
-        k: v
-        for k, v in resource.items()
-        if (name := k.removeprefix("_")) in keep
-        or any(name.startswith(c) and name[len(c) :][:1].isupper() for c in choices)
-    }
+    return {k: v for k, v in resource.items() if _is_read(resource_type, k)}
+
+
+@lru_cache(maxsize=4096)  # element names: a few dozen per type (bounded against made-up keys)
+def _is_read(resource_type: str, key: str) -> bool:
+    name = key.removeprefix("_")
+    return name in READ_ELEMENTS[resource_type] or any(
+        name.startswith(c) and name[len(c) :][:1].isupper() for c in CHOICE_ELEMENTS.get(resource_type, ())
+    )
 
 
 @cache
