@@ -1,5 +1,8 @@
 """Card wording: loads ``cards/templates/card.yaml`` and fills its ``string.Template`` placeholders.
 
+The file is written in ``string.Template`` syntax (``$name``); each entry is compiled once into the
+equivalent ``str.format`` string (:func:`format_string`), which renders the same text faster.
+
 All text a clinician reads lives in that file; Python code only names keys (``"detail.waiting_item"``).
 A missing key or placeholder is a definition error, raised when the file is loaded or rendered in tests.
 """
@@ -7,11 +10,12 @@ A missing key or placeholder is a definition error, raised when the file is load
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -19,6 +23,7 @@ from cds.errors import DefinitionError
 from cds.paths import templates_dir
 
 TEMPLATE_FILE = "card.yaml"
+T = TypeVar("T")
 
 # Keys the renderer uses; checked at load time so a broken template file fails fast.
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -44,11 +49,16 @@ REQUIRED_KEYS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Templates:
-    """The parsed wording file; ``text`` renders one entry."""
+    """The parsed wording file; ``text`` renders one entry, ``fmt`` gives it as a ``str.format`` string.
+
+    ``memo`` holds what is derived from this wording alone (and from catalogue objects such as trials):
+    compiled entries, the detail's fixed lines, escaped criterion texts. It never holds patient data.
+    """
 
     data: dict[str, Any]
-    # key -> compiled template, filled on first use (the wording file does not change after loading).
-    _texts: dict[str, Template] = field(default_factory=dict, compare=False, repr=False)
+    # key -> str.format string, filled on first use (the wording file does not change after loading).
+    _formats: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def raw(self, key: str) -> Any:
         node: Any = self.data
@@ -58,17 +68,31 @@ class Templates:
             node = node[part]
         return node
 
-    def text(self, key: str, **values: object) -> str:
-        compiled = self._texts.get(key)
+    def fmt(self, key: str) -> str:
+        """Entry ``key`` as a ``str.format`` string (``$name`` -> ``{name}``), compiled once."""
+        compiled = self._formats.get(key)
         if compiled is None:
             template = self.raw(key)
             if not isinstance(template, str):
                 raise DefinitionError(f"card template {key!r} is not a string")
-            compiled = self._texts[key] = _compiled(template)
+            compiled = format_string(template)
+            if compiled is None:
+                raise DefinitionError(f"card template {key!r}: bad placeholder (a lone '$'; write $$)")
+            self._formats[key] = compiled
+        return compiled
+
+    def text(self, key: str, **values: object) -> str:
         try:
-            return compiled.substitute({k: str(v) for k, v in values.items()})
-        except (KeyError, ValueError) as exc:
+            return self.fmt(key).format_map({k: str(v) for k, v in values.items()})
+        except KeyError as exc:
             raise DefinitionError(f"card template {key!r}: bad or missing placeholder {exc}") from exc
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, computed once per wording file; ``build`` must depend only on catalogue data."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            return self._memo.setdefault(key, build())  # type: ignore[no-any-return]
 
     def status(self, registry_status: str) -> str:
         """Display text of a registry overall status (the raw code if the file has none)."""
@@ -82,18 +106,44 @@ class Templates:
         """``5 Dec`` within the year of ``today``, ``5 Dec 2027`` otherwise."""
         month = self.raw("months")[day.month - 1]
         key = "date_short" if today is not None and today.year == day.year else "date_long"
-        return self.text(key, day=day.day, month=month, year=day.year)
+        return self.fmt(key).format(day=day.day, month=month, year=day.year)
 
 
-@lru_cache(maxsize=512)
-def _compiled(template: str) -> Template:
-    """One ``string.Template`` per wording text, compiled once (a card renders hundreds of lines)."""
-    return Template(template)
+def format_string(template: str) -> str | None:
+    """A ``string.Template`` text as the equivalent ``str.format`` string; None if it has a bad placeholder.
+
+    ``$name`` / ``${name}`` become ``{name}``, ``$$`` becomes ``$`` and literal braces are doubled, so
+    ``format_string(t).format(**v) == Template(t).substitute(v)`` for string values.
+    """
+    parts: list[str] = []
+    pos = 0
+    for match in Template.pattern.finditer(template):
+        parts.append(_literal(template[pos : match.start()]))
+        name = match.group("named") or match.group("braced")
+        if name is not None:
+            parts.append("{" + name + "}")
+        elif match.group("escaped") is not None:
+            parts.append("$")
+        else:
+            return None
+        pos = match.end()
+    parts.append(_literal(template[pos:]))
+    return "".join(parts)
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def load_templates(directory: Path | None = None) -> Templates:
-    """Load (and cache) the wording file from ``cards/templates/``."""
-    return _load(str((directory or templates_dir()).resolve()))
+    """Load (and cache, per folder) the wording file from ``cards/templates/``."""
+    return _load(_resolved(str(directory or templates_dir())))
+
+
+@lru_cache(maxsize=16)
+def _resolved(directory: str) -> str:
+    """The canonical folder name (``Path.resolve`` costs a system call per path part; once is enough)."""
+    return str(Path(directory).resolve())
 
 
 @lru_cache(maxsize=4)
