@@ -17,6 +17,7 @@ from typing import Any
 from cds.cards.markdown import escape_and_find_urls, find_urls
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
+from cds.cards.wording import CriterionWording, lookup, trial_wording
 from cds.config import Config
 from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
@@ -30,11 +31,18 @@ class Detail:
 
 @dataclass
 class _Writer:
-    """Collects Markdown blocks; ``esc`` escapes data values and remembers the URLs they contain."""
+    """Collects Markdown blocks; ``esc`` escapes data values and remembers the URLs they contain.
+
+    ``fmt`` gives a wording entry as a ``str.format`` string (see ``Templates.fmt``); the values put into
+    it are strings already escaped (or, like dates, made from the wording file).
+    """
 
     templates: Templates
-    blocks: list[list[str]] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
     urls: dict[str, None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fmt = self.templates.fmt
 
     def esc(self, value: object) -> str:
         escaped, urls = escape_and_find_urls(value)
@@ -42,15 +50,19 @@ class _Writer:
             self.urls.setdefault(url, None)
         return escaped
 
+    def note_urls(self, urls: tuple[str, ...] | list[str]) -> None:
+        for url in urls:
+            self.urls.setdefault(url, None)
+
     def line(self, key: str, **values: object) -> str:
         return self.templates.text(f"detail.{key}", **values)
 
     def block(self, lines: list[str]) -> None:
         if lines:
-            self.blocks.append(lines)
+            self.blocks.append("\n".join(lines))
 
     def markdown(self) -> str:
-        return "\n\n".join("\n".join(lines) for lines in self.blocks)
+        return "\n\n".join(self.blocks)
 
 
 def _number(value: Any) -> str:
@@ -61,91 +73,114 @@ def _number(value: Any) -> str:
 
 
 def _evidence_text(w: _Writer, ev: Evidence) -> str:
+    fmt, esc = w.fmt, w.esc
     parts: list[str] = []
     if ev.value is not None:
-        value = w.esc(_number(ev.value))
+        value = esc(_number(ev.value))
         if ev.unit:
-            parts.append(w.line("evidence_value_unit", value=value, unit=w.esc(ev.unit)))
+            parts.append(fmt("detail.evidence_value_unit").format(value=value, unit=esc(ev.unit)))
         else:
-            parts.append(w.line("evidence_value", value=value))
+            parts.append(fmt("detail.evidence_value").format(value=value))
     if ev.date:
-        parts.append(w.line("evidence_date", date=w.esc(ev.date)))
+        parts.append(fmt("detail.evidence_date").format(date=esc(ev.date)))
     if ev.limit is not None:
-        limit = w.esc(_number(ev.limit))
+        limit = esc(_number(ev.limit))
         if ev.unit:
-            parts.append(w.line("evidence_limit_unit", limit=limit, unit=w.esc(ev.unit)))
+            parts.append(fmt("detail.evidence_limit_unit").format(limit=limit, unit=esc(ev.unit)))
         else:
-            parts.append(w.line("evidence_limit", limit=limit))
+            parts.append(fmt("detail.evidence_limit").format(limit=limit))
     if ev.limitSource:
         sources = w.templates.raw("detail.evidence_limit_source")
         kind = ev.limitSource.split(":", 1)[0]
         if kind in sources:
             parts.append(str(sources[kind]))
     if ev.note:
-        parts.append(w.esc(ev.note))
-    return w.line("evidence_separator").join(parts)
-
-
-def _criterion_text(w: _Writer, c: CriterionResult, label: str = "criterion_label") -> str:
-    """The criterion's escaped text, introduced by its type (``detail.<label>.<type>``)."""
-    labels = w.templates.raw(f"detail.{label}")
-    key = f"{label}.{c.type}" if c.type in labels else f"{label}.inclusion"
-    text = w.line(key, text=w.esc(c.text))
-    return text + w.line("curator_flag") if c.curator_review else text
+        parts.append(esc(ev.note))
+    return fmt("detail.evidence_separator").format().join(parts)
 
 
 def _evidence_lines(w: _Writer, c: CriterionResult) -> list[str]:
+    evidence = w.fmt("detail.evidence")
     lines = []
     for ev in c.evidence:
         what = _evidence_text(w, ev)
         if what:
-            lines.append(w.line("evidence", what=what))
+            lines.append(evidence.format(what=what))
     return lines
+
+
+class _Criteria:
+    """Renders criterion list items for one trial, using the trial's memoised criterion labels."""
+
+    def __init__(self, w: _Writer, trial: Trial) -> None:
+        self.w = w
+        self.wording = trial_wording(w.templates, trial)
+
+    def labels(self, c: CriterionResult) -> CriterionWording:
+        """The criterion's labelled text; its URLs are noted where the text is escaped."""
+        found = lookup(self.w.templates, self.wording, c.text, c.type, c.curator_review)
+        if found.urls:
+            self.w.note_urls(found.urls)
+        return found
+
+    def item(self, key: str, c: CriterionResult, met: bool = False, **extra: str) -> list[str]:
+        """One criterion as a list item followed by its evidence sub-items."""
+        labels = self.labels(c)
+        text = labels.met if met else labels.listed
+        # The reason is escaped (and its URLs noted) even where the wording does not show it (in "Met").
+        head = self.w.fmt(key).format(text=text, reason=self.w.esc(c.reason), **extra)
+        return [head, *_evidence_lines(self.w, c)] if c.evidence else [head]
 
 
 def _section(w: _Writer, heading: str, items: list[list[str]]) -> None:
     if items:
-        w.block([w.line(heading)] + [line for item in items for line in item])
+        w.block([w.fmt(heading).format()] + [line for item in items for line in item])
 
 
-def _item(
-    w: _Writer, key: str, c: CriterionResult, label: str = "criterion_label", **extra: object
-) -> list[str]:
-    """One criterion as a list item followed by its evidence sub-items."""
-    head = w.line(key, text=_criterion_text(w, c, label), reason=w.esc(c.reason), **extra)
-    return [head] + _evidence_lines(w, c)
-
-
-def _criteria_sections(w: _Writer, result: TrialResult) -> None:
+def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
+    """Waiting periods, not met, cannot be decided, needs review, repeat before enrolment, met."""
     date = w.templates.date
+    fmt = w.fmt
+    r = _Criteria(w, trial)
     crit = result.criteria
     waiting = sorted(
         (c for c in crit if c.result == Result.NOT_MET and c.clears_on is not None),
         key=lambda c: (c.clears_on, c.id),
     )
-    _section(w, "waiting_heading", [_item(w, "waiting_item", c, date=date(c.clears_on)) for c in waiting])
+    _section(
+        w,
+        "detail.waiting_heading",
+        [r.item("detail.waiting_item", c, date=date(c.clears_on)) for c in waiting],  # type: ignore[arg-type]
+    )
     not_met = [c for c in crit if c.result == Result.NOT_MET and c.clears_on is None]
-    _section(w, "not_met_heading", [_item(w, "not_met_item", c) for c in not_met])
+    _section(w, "detail.not_met_heading", [r.item("detail.not_met_item", c) for c in not_met])
     unknown_items = []
     for c in (c for c in crit if c.result == Result.UNKNOWN):
-        needs = [w.line("unknown_needs", needs=w.esc(n)) for n in c.needs]
-        item = _item(w, "unknown_item", c)
+        needs = [fmt("detail.unknown_needs").format(needs=w.esc(n)) for n in c.needs]
+        item = r.item("detail.unknown_item", c)
         unknown_items.append(item[:1] + needs + item[1:])
-    _section(w, "unknown_heading", unknown_items)
-    _section(w, "review_heading", [_item(w, "review_item", c) for c in crit if c.result == Result.REVIEW])
+    _section(w, "detail.unknown_heading", unknown_items)
+    _section(
+        w,
+        "detail.review_heading",
+        [r.item("detail.review_item", c) for c in crit if c.result == Result.REVIEW],
+    )
     repeat = sorted((c for c in crit if c.stale_on is not None), key=lambda c: (c.stale_on, c.id))
     _section(
         w,
-        "repeat_heading",
-        [[w.line("repeat_item", text=_criterion_text(w, c), date=date(c.stale_on))] for c in repeat],
+        "detail.repeat_heading",
+        [
+            [fmt("detail.repeat_item").format(text=r.labels(c).listed, date=date(c.stale_on))]  # type: ignore[arg-type]
+            for c in repeat
+        ],
     )
     met_items = []
     for c in crit:
         if c.result == Result.MET:
-            met_items.append(_item(w, "met_item", c, label="met_label"))
+            met_items.append(r.item("detail.met_item", c, met=True))
         elif c.result == Result.NOT_APPLICABLE:
-            met_items.append([w.line("not_applicable_item", text=_criterion_text(w, c))])
-    _section(w, "met_heading", met_items)
+            met_items.append([fmt("detail.not_applicable_item").format(text=r.labels(c).listed)])
+    _section(w, "detail.met_heading", met_items)
 
 
 def _site_name(w: _Writer, site: dict[str, Any]) -> str:
@@ -222,7 +257,7 @@ def render_detail(
         w.block([w.line("criteria_incomplete", url=w.esc(trial.registry_url))])
     if result.notes:
         w.block([w.line("notes_heading")] + [w.line("note", note=w.esc(n)) for n in result.notes])
-    _criteria_sections(w, result)
+    _criteria_sections(w, result, trial)
     w.block(
         [
             w.line(

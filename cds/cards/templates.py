@@ -24,6 +24,7 @@ from cds.paths import templates_dir
 
 TEMPLATE_FILE = "card.yaml"
 T = TypeVar("T")
+_MISSING = object()
 
 # Keys the renderer uses; checked at load time so a broken template file fails fast.
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -87,12 +88,15 @@ class Templates:
         except KeyError as exc:
             raise DefinitionError(f"card template {key!r}: bad or missing placeholder {exc}") from exc
 
-    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()``, computed once per wording file; ``build`` must depend only on catalogue data."""
-        try:
-            return self._memo[key]  # type: ignore[no-any-return]
-        except KeyError:
-            return self._memo.setdefault(key, build())  # type: ignore[no-any-return]
+    def memo(
+        self, key: Hashable, build: Callable[[], T], still_valid: Callable[[T], bool] | None = None
+    ) -> T:
+        """``build()``, computed once per wording file and kept under ``key`` (rebuilt when ``still_valid``
+        says no). ``build`` must depend only on this wording and catalogue data, never on a patient."""
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING or (still_valid is not None and not still_valid(value)):
+            value = self._memo[key] = build()
+        return value  # type: ignore[no-any-return]
 
     def status(self, registry_status: str) -> str:
         """Display text of a registry overall status (the raw code if the file has none)."""
