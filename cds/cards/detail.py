@@ -22,6 +22,9 @@ from cds.config import Config
 from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
 
+# Data string -> (escaped, URLs in it), for one hook call only.
+EscapeMemo = dict[str, tuple[str, list[str]]]
+
 
 @dataclass(frozen=True)
 class Detail:
@@ -33,11 +36,15 @@ class Detail:
 class _Writer:
     """Collects Markdown blocks; ``esc`` escapes data values and remembers the URLs they contain.
 
+    ``escaped`` memoises ``escape_and_find_urls`` for the strings of one hook call (evidence repeats units,
+    dates and notes); ``render_cards`` makes a new one per call, so patient text never outlives the call.
+
     ``fmt`` gives a wording entry as a ``str.format`` string (see ``Templates.fmt``); the values put into
     it are strings already escaped (or, like dates, made from the wording file).
     """
 
     templates: Templates
+    escaped: EscapeMemo = field(default_factory=dict)
     blocks: list[str] = field(default_factory=list)
     urls: dict[str, None] = field(default_factory=dict)
 
@@ -45,7 +52,13 @@ class _Writer:
         self.fmt = self.templates.fmt
 
     def esc(self, value: object) -> str:
-        escaped, urls = escape_and_find_urls(value)
+        if type(value) is str:  # only exact strings as keys: 1, 1.0 and True are equal dict keys
+            found = self.escaped.get(value)
+            if found is None:
+                found = self.escaped[value] = escape_and_find_urls(value)
+        else:
+            found = escape_and_find_urls(value)
+        escaped, urls = found
         for url in urls:
             self.urls.setdefault(url, None)
         return escaped
@@ -239,8 +252,10 @@ def render_detail(
     config: Config,
     templates: Templates,
     flag: ExistingFlag | None = None,
+    escaped: EscapeMemo | None = None,
 ) -> Detail:
-    w = _Writer(templates)
+    """``escaped``: the hook call's memo of escaped strings (see ``_Writer``); None for a fresh one."""
+    w = _Writer(templates, {} if escaped is None else escaped)
     w.urls[trial.registry_url] = None
     w.block([w.line("heading", title=w.esc(trial.short_title), nct=w.esc(trial.id))])
     if flag is not None:
