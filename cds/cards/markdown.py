@@ -40,11 +40,13 @@ def find_urls(text: str) -> list[str]:
 # One translation table each, built once: str.translate is a C loop (the per-character Python loop it replaced
 # cost about 7 % of a typical hook call).
 _PLAIN_TABLE = str.maketrans({**{ch: "\\" + ch for ch in _MARKDOWN_PUNCTUATION}, **_HTML})
+# Any character _PLAIN_TABLE changes: most data text has none, and a regex search is cheaper than translate.
+_PLAIN_SPECIAL = re.compile("[" + re.escape("".join(sorted(_MARKDOWN_PUNCTUATION | set(_HTML)))) + "]")
 _URL_TABLE = str.maketrans(_HTML)
 
 
 def _escape_plain(text: str) -> str:
-    return text.translate(_PLAIN_TABLE)
+    return text.translate(_PLAIN_TABLE) if _PLAIN_SPECIAL.search(text) else text
 
 
 def _escape_url(url: str) -> str:
@@ -60,15 +62,19 @@ def escape_and_find_urls(value: object) -> tuple[str, list[str]]:
     """``(escape(value), find_urls(<value on one line>))`` in one pass over the text (card detail needs both)."""
     text = " ".join(str(value).split())
     if "://" not in text:  # every URL match contains "://": the common case needs no regex
-        escaped = text.translate(_PLAIN_TABLE)
-        urls: dict[str, None] = {}
+        escaped = _escape_plain(text)
+        urls: list[str] = []
     else:
-        escaped, urls = _escape_with_urls(text)
-    block = _BLOCK_START.match(escaped)
-    if block:
-        marker = block.group(1)
-        escaped = (marker[:-1] + "\\" + marker[-1]) + escaped[len(marker) :]
-    return escaped, list(urls)
+        escaped, found = _escape_with_urls(text)
+        urls = list(found)
+    first = escaped[:1]
+    # _BLOCK_START can only match text opening with "-", "#", "+" or a decimal digit (\d: Unicode Nd).
+    if first and (first in "-#+" or first.isdecimal()):
+        block = _BLOCK_START.match(escaped)
+        if block:
+            marker = block.group(1)
+            escaped = (marker[:-1] + "\\" + marker[-1]) + escaped[len(marker) :]
+    return escaped, urls
 
 
 def _escape_with_urls(text: str) -> tuple[str, dict[str, None]]:
