@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from cds.config import data_dir_override
 from cds.errors import DefinitionError
 from cds.paths import templates_dir
 
@@ -141,7 +142,15 @@ def _literal(text: str) -> str:
 
 def load_templates(directory: Path | None = None) -> Templates:
     """Load (and cache, per folder) the wording file from ``cards/templates/``."""
-    return _load(_resolved(str(directory or templates_dir())))
+    if directory is None:
+        return _load_default(data_dir_override())
+    return _load(_resolved(str(directory)))
+
+
+@lru_cache(maxsize=8)
+def _load_default(override: str | None) -> Templates:
+    """The wording under the data folder; keyed on ``NK_CDS_DATA_DIR`` (``templates_dir`` stats the disk)."""
+    return _load(_resolved(str(templates_dir())))
 
 
 @lru_cache(maxsize=16)
