@@ -9,6 +9,7 @@ tables. URLs inside the text are kept intact (GFM autolinks them) so that the ca
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,:;!?*_~'\")]"
@@ -27,10 +28,36 @@ def _trim_url(url: str) -> str:
     return url
 
 
+def url_matches(text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``_URL.finditer(text)``, found faster.
+
+    Every match is ``http`` or ``https`` followed by ``://``, so it starts 4 or 5 characters before an
+    occurrence of ``://``. ``str.find`` jumps between those occurrences (a C substring search), and the
+    regex is tried only at those two starts: leftmost first, never before the end of the previous match,
+    as ``finditer`` does. A card's detail is ~10 kB with a handful of URLs, which ``finditer`` (a
+    case-insensitive pattern has no literal prefix to search for) scans character by character.
+    """
+    resume = 0  # matches may not start before the end of the previous one
+    found = text.find("://")
+    while found >= 0:
+        match = None
+        for start in (found - 5, found - 4):
+            if start >= resume:
+                match = _URL.match(text, start)
+                if match:
+                    break
+        if match:
+            yield match
+            resume = match.end()
+            found = text.find("://", resume)
+        else:
+            found = text.find("://", found + 1)
+
+
 def find_urls(text: str) -> list[str]:
     """Absolute http(s) URLs in ``text``, in order of appearance, without duplicates."""
     seen: dict[str, None] = {}
-    for match in _URL.finditer(text):
+    for match in url_matches(text):
         url = _trim_url(match.group(0))
         if "://" in url and len(url) > len("https://"):
             seen.setdefault(url, None)
@@ -81,7 +108,7 @@ def _escape_with_urls(text: str) -> tuple[str, dict[str, None]]:
     parts: list[str] = []
     urls: dict[str, None] = {}
     pos = 0
-    for match in _URL.finditer(text):
+    for match in url_matches(text):
         url = _trim_url(match.group(0))
         if "://" in url and len(url) > len("https://"):
             urls.setdefault(url, None)
