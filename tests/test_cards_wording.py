@@ -253,3 +253,24 @@ def test_a_trial_whose_resource_does_not_validate_gets_no_suggestion() -> None:
         ResearchSubject.model_validate(resource)
     assert research_subject(trial, "pat-1") is None
     assert research_subject(make_trial(), "pat-1") is not None
+
+
+# --- a reason the wording does not show is not escaped, but its links still count ----------------------------
+
+
+def test_a_met_reason_is_not_shown_but_its_links_are_kept() -> None:
+    met = _as_result(TRIALS[0].criteria[0], Result.MET, reason="see https://met.example/x *now*")
+    detail = render_detail(
+        make_result(TRIALS[0].id, criteria=(met,)), TRIALS[0], make_config(), load_templates()
+    )
+    assert "met.example" not in detail.markdown and "now" not in detail.markdown
+    assert "https://met.example/x" in detail.urls
+
+
+def test_a_met_reason_is_escaped_when_the_wording_shows_it(tmp_path: Path) -> None:
+    data = _shipped()
+    data["detail"]["met_item"] = "- $text ($reason)"
+    templates = load_templates(_write(tmp_path, data))
+    met = _as_result(TRIALS[0].criteria[0], Result.MET, reason="a *b* <i>")
+    detail = render_detail(make_result(TRIALS[0].id, criteria=(met,)), TRIALS[0], make_config(), templates)
+    assert "(a \\*b\\* &lt;i&gt;)" in detail.markdown

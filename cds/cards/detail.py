@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cds.cards.markdown import escape_and_find_urls, find_urls
+from cds.cards.markdown import escape_and_find_urls, find_urls, urls_in
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
 from cds.cards.wording import CriterionWording, lookup, trial_wording
@@ -140,8 +140,13 @@ class _Criteria:
         """One criterion as a list item followed by its evidence sub-items."""
         labels = self.labels(c)
         text = labels.met if met else labels.listed
-        # The reason is escaped (and its URLs noted) even where the wording does not show it (in "Met").
-        head = self.w.fmt(key).format(text=text, reason=self.w.esc(c.reason), **extra)
+        line = self.w.fmt(key)
+        if "{reason}" in line:
+            reason = self.w.esc(c.reason)
+        else:  # not shown (the shipped "Met" wording), but its URLs go to the card's links all the same
+            self.w.note_urls(urls_in(c.reason))
+            reason = ""
+        head = line.format(text=text, reason=reason, **extra)
         return [head, *_evidence_lines(self.w, c)] if c.evidence else [head]
 
 

@@ -64,6 +64,12 @@ def find_urls(text: str) -> list[str]:
     return list(seen)
 
 
+def urls_in(value: object) -> list[str]:
+    """``escape_and_find_urls(value)[1]``, without escaping (for text that is not shown)."""
+    text = str(value)
+    return find_urls(" ".join(text.split())) if "://" in text else []
+
+
 # One translation table each, built once: str.translate is a C loop (the per-character Python loop it replaced
 # cost about 7 % of a typical hook call).
 _PLAIN_TABLE = str.maketrans({**{ch: "\\" + ch for ch in _MARKDOWN_PUNCTUATION}, **_HTML})
