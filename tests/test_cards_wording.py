@@ -274,3 +274,28 @@ def test_a_met_reason_is_escaped_when_the_wording_shows_it(tmp_path: Path) -> No
     met = _as_result(TRIALS[0].criteria[0], Result.MET, reason="a *b* <i>")
     detail = render_detail(make_result(TRIALS[0].id, criteria=(met,)), TRIALS[0], make_config(), templates)
     assert "(a \\*b\\* &lt;i&gt;)" in detail.markdown
+
+
+# --- detail blocks made from the trial alone (heading, recruitment and sites, registry link) ---------------
+
+
+def test_trial_blocks_follow_the_configured_countries_and_a_new_trial_object() -> None:
+    templates = load_templates()
+    trial = make_trial(countries=("China", "Spain"))
+    result = make_result(trial.id)
+
+    def detail(t: Trial, **config: Any) -> str:
+        return render_detail(result, t, make_config(**config), templates).markdown
+
+    everywhere, china, spain = (
+        detail(trial),
+        detail(trial, countries=("china",)),
+        detail(trial, countries=("Spain",)),
+    )
+    assert "Hospital 0, City 0, China" in everywhere and "Hospital 1, City 1, Spain" in everywhere
+    assert "Hospital 0" in china and "Hospital 1" not in china
+    assert "Hospital 1" in spain and "Hospital 0" not in spain
+    assert detail(trial) == everywhere
+    renamed = dataclasses.replace(trial, short_title="Renamed *trial*")
+    assert "**Renamed \\*trial\\***" in detail(renamed)
+    assert "**Renamed" not in detail(trial)

@@ -11,6 +11,7 @@ with the evaluation date, the registry link and a one-line decision-support disc
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +207,12 @@ def _site_name(w: _Writer, site: dict[str, Any]) -> str:
     return w.esc(", ".join(str(p) for p in parts if p))
 
 
-def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
+def _heading(w: _Writer, trial: Trial) -> None:
+    w.block([w.line("heading", title=w.esc(trial.short_title), nct=w.esc(trial.id))])
+
+
+def _recruitment(w: _Writer, trial: Trial, wanted: frozenset[str]) -> None:
+    """Registry status, sites (only in ``wanted`` countries, casefolded, when that is not empty), contact."""
     t = w.templates
     status = t.status(trial.status)
     verified = t.date(trial.status_verified) if trial.status_verified else None
@@ -224,7 +230,6 @@ def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
                 else w.line("status_unverified_no_date")
             ]
         )
-    wanted = {c.casefold() for c in config.countries}
     sites = [s for s in trial.sites if not wanted or str(s.get("country", "")).casefold() in wanted]
     if sites:
         site_lines = [w.line("sites_heading")]
@@ -242,6 +247,38 @@ def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
         text = ", ".join(str(p) for p in parts if p)
         if text:
             w.block([w.line("contact", contact=w.esc(text))])
+
+
+def _footer(w: _Writer, trial: Trial) -> None:
+    w.block([w.line("registry_link", nct=w.esc(trial.id), url=_link_target(trial.registry_url))])
+    w.block([w.line("disclaimer")])
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Detail blocks rendered from catalogue data alone, with the URLs that data mentions (first seen first)."""
+
+    trial: Trial  # the catalogue object they were rendered from
+    blocks: tuple[str, ...]
+    urls: tuple[str, ...]
+
+
+def _trial_blocks(w: _Writer, trial: Trial, part: Hashable, render: Callable[[_Writer], None]) -> None:
+    """Adds the blocks ``render`` writes for ``trial`` alone, rendered once per trial and wording file.
+
+    ``render`` runs on a scratch writer whose blocks and URLs are memoised on the ``Templates`` (keyed by NCT
+    id and ``part``, rebuilt for a new ``Trial`` object); here they are appended and the URLs noted in the
+    same order, which gives the same detail and links as rendering them on ``w``.
+    """
+
+    def build() -> _Blocks:
+        scratch = _Writer(w.templates)
+        render(scratch)
+        return _Blocks(trial, tuple(scratch.blocks), tuple(scratch.urls))
+
+    done = w.templates.memo(("detail-blocks", trial.id, part), build, lambda cached: cached.trial is trial)
+    w.blocks.extend(done.blocks)
+    w.note_urls(done.urls)
 
 
 def _link_target(url: str) -> str:
@@ -262,7 +299,7 @@ def render_detail(
     """``escaped``: the hook call's memo of escaped strings (see ``_Writer``); None for a fresh one."""
     w = _Writer(templates, {} if escaped is None else escaped)
     w.urls[trial.registry_url] = None
-    w.block([w.line("heading", title=w.esc(trial.short_title), nct=w.esc(trial.id))])
+    _trial_blocks(w, trial, "heading", lambda scratch: _heading(scratch, trial))
     if flag is not None:
         if flag.date is not None:
             w.block([w.line("already_flagged", date=w.esc(flag.date), status=w.esc(flag.status))])
@@ -272,7 +309,8 @@ def render_detail(
     if result.status == Verdict.NOT_YET_ELIGIBLE and result.eligible_from:
         eligible_from = templates.date(result.eligible_from)
     w.block([w.line(f"verdict.{result.status.value}", date=eligible_from)])
-    _recruitment(w, trial, config)
+    wanted = frozenset(c.casefold() for c in config.countries)
+    _trial_blocks(w, trial, ("recruitment", wanted), lambda scratch: _recruitment(scratch, trial, wanted))
     if not (result.criteria_complete and trial.criteria_complete):
         w.block([w.line("criteria_incomplete", url=w.esc(trial.registry_url))])
     if result.notes:
@@ -287,8 +325,7 @@ def render_detail(
             )
         ]
     )
-    w.block([w.line("registry_link", nct=w.esc(trial.id), url=_link_target(trial.registry_url))])
-    w.block([w.line("disclaimer")])
+    _trial_blocks(w, trial, "footer", lambda scratch: _footer(scratch, trial))
     markdown = w.markdown()
     for url in find_urls(markdown.replace("&amp;", "&")):
         w.urls.setdefault(url, None)
