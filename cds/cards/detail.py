@@ -7,6 +7,10 @@ checked on the registry when ``criteriaComplete`` is false; verdict notes; then 
 waiting periods (with end dates), not met, cannot be decided (with the data that would decide them), needs
 review, labs to repeat before enrolment, and met; each with its evidence (value, unit, date, limit). It ends
 with the evaluation date, the registry link and a one-line decision-support disclaimer.
+
+Speed (issue 7): what depends only on the catalogue is rendered once per trial and wording file and kept on
+the ``Templates`` object: the criterion labels (``cds.cards.wording``) and the heading, recruitment and
+registry-link blocks (``_trial_blocks``). Patient data is escaped per hook call, each distinct string once.
 """
 
 from __future__ import annotations
@@ -145,6 +149,7 @@ class _Criteria:
         if "{reason}" in line:
             reason = self.w.esc(c.reason)
         else:  # not shown (the shipped "Met" wording), but its URLs go to the card's links all the same
+            # (a literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape)
             self.w.note_urls(urls_in(c.reason))
             reason = ""
         head = line.format(text=text, reason=reason, **extra)
