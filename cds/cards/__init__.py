@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cds.cards.card import EXTENSION_KEY, OVERRIDE_SYSTEM, build_card
+from cds.cards.detail import EscapeMemo
 from cds.cards.select import select_results
 from cds.cards.templates import load_templates
 from cds.config import Config
@@ -37,10 +38,11 @@ def render_cards(
     never fails the whole response. A broken template file is a definition error and is raised.
     """
     templates = load_templates()
+    escaped: EscapeMemo = {}  # this call's escaped data strings; dropped when the call returns
     cards = []
     for item in select_results(results, trials, config):
         try:
-            cards.append(build_card(item, facts, config, templates))
+            cards.append(build_card(item, facts, config, templates, escaped))
         except DefinitionError:
             raise
         except Exception as exc:  # one bad trial must not cost the clinician the other cards

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from cds.cards.detail import render_detail
+from cds.cards.detail import EscapeMemo, render_detail
 from cds.cards.markdown import one_line
 from cds.cards.select import Selected
 from cds.cards.suggestion import REGISTRY_SYSTEM, build_suggestion, existing_flag
@@ -25,11 +25,18 @@ def override_reasons(templates: Templates) -> list[dict[str, str]]:
     ]
 
 
-def build_card(item: Selected, facts: PatientFacts, config: Config, templates: Templates) -> dict[str, Any]:
+def build_card(
+    item: Selected,
+    facts: PatientFacts,
+    config: Config,
+    templates: Templates,
+    escaped: EscapeMemo | None = None,
+) -> dict[str, Any]:
+    """``escaped``: the hook call's memo of escaped data strings, shared by its cards (see ``detail``)."""
     result, trial = item.result, item.trial
     title = one_line(trial.short_title)
     flag = existing_flag(facts, trial.id)
-    detail = render_detail(result, trial, config, templates, flag)
+    detail = render_detail(result, trial, config, templates, flag, escaped)
     links = [
         {
             "label": templates.text("link_registry", nct=trial.id),

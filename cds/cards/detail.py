@@ -7,19 +7,28 @@ checked on the registry when ``criteriaComplete`` is false; verdict notes; then 
 waiting periods (with end dates), not met, cannot be decided (with the data that would decide them), needs
 review, labs to repeat before enrolment, and met; each with its evidence (value, unit, date, limit). It ends
 with the evaluation date, the registry link and a one-line decision-support disclaimer.
+
+Speed (issue 7): what depends only on the catalogue is rendered once per trial and wording file and kept on
+the ``Templates`` object: the criterion labels (``cds.cards.wording``) and the heading, recruitment and
+registry-link blocks (``_trial_blocks``). Patient data is escaped per hook call, each distinct string once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cds.cards.markdown import escape_and_find_urls, find_urls
+from cds.cards.markdown import escape_and_find_urls, find_urls, urls_in
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
+from cds.cards.wording import CriterionWording, lookup, trial_wording
 from cds.config import Config
 from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
+
+# Data string -> (escaped, URLs in it), for one hook call only.
+EscapeMemo = dict[str, tuple[str, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -30,27 +39,48 @@ class Detail:
 
 @dataclass
 class _Writer:
-    """Collects Markdown blocks; ``esc`` escapes data values and remembers the URLs they contain."""
+    """Collects Markdown blocks; ``esc`` escapes data values and remembers the URLs they contain.
+
+    ``escaped`` memoises ``escape_and_find_urls`` for the strings of one hook call (evidence repeats units,
+    dates and notes); ``render_cards`` makes a new one per call, so patient text never outlives the call.
+
+    ``fmt`` gives a wording entry as a ``str.format`` string (see ``Templates.fmt``); the values put into
+    it are strings already escaped (or, like dates, made from the wording file).
+    """
 
     templates: Templates
-    blocks: list[list[str]] = field(default_factory=list)
+    escaped: EscapeMemo = field(default_factory=dict)
+    blocks: list[str] = field(default_factory=list)
     urls: dict[str, None] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.fmt = self.templates.fmt
+
     def esc(self, value: object) -> str:
-        escaped, urls = escape_and_find_urls(value)
+        if type(value) is str:  # only exact strings as keys: 1, 1.0 and True are equal dict keys
+            found = self.escaped.get(value)
+            if found is None:
+                found = self.escaped[value] = escape_and_find_urls(value)
+        else:
+            found = escape_and_find_urls(value)
+        escaped, urls = found
         for url in urls:
             self.urls.setdefault(url, None)
         return escaped
+
+    def note_urls(self, urls: tuple[str, ...] | list[str]) -> None:
+        for url in urls:
+            self.urls.setdefault(url, None)
 
     def line(self, key: str, **values: object) -> str:
         return self.templates.text(f"detail.{key}", **values)
 
     def block(self, lines: list[str]) -> None:
         if lines:
-            self.blocks.append(lines)
+            self.blocks.append("\n".join(lines))
 
     def markdown(self) -> str:
-        return "\n\n".join("\n".join(lines) for lines in self.blocks)
+        return "\n\n".join(self.blocks)
 
 
 def _number(value: Any) -> str:
@@ -61,91 +91,120 @@ def _number(value: Any) -> str:
 
 
 def _evidence_text(w: _Writer, ev: Evidence) -> str:
+    fmt, esc = w.fmt, w.esc
     parts: list[str] = []
     if ev.value is not None:
-        value = w.esc(_number(ev.value))
+        value = esc(_number(ev.value))
         if ev.unit:
-            parts.append(w.line("evidence_value_unit", value=value, unit=w.esc(ev.unit)))
+            parts.append(fmt("detail.evidence_value_unit").format(value=value, unit=esc(ev.unit)))
         else:
-            parts.append(w.line("evidence_value", value=value))
+            parts.append(fmt("detail.evidence_value").format(value=value))
     if ev.date:
-        parts.append(w.line("evidence_date", date=w.esc(ev.date)))
+        parts.append(fmt("detail.evidence_date").format(date=esc(ev.date)))
     if ev.limit is not None:
-        limit = w.esc(_number(ev.limit))
+        limit = esc(_number(ev.limit))
         if ev.unit:
-            parts.append(w.line("evidence_limit_unit", limit=limit, unit=w.esc(ev.unit)))
+            parts.append(fmt("detail.evidence_limit_unit").format(limit=limit, unit=esc(ev.unit)))
         else:
-            parts.append(w.line("evidence_limit", limit=limit))
+            parts.append(fmt("detail.evidence_limit").format(limit=limit))
     if ev.limitSource:
         sources = w.templates.raw("detail.evidence_limit_source")
         kind = ev.limitSource.split(":", 1)[0]
         if kind in sources:
             parts.append(str(sources[kind]))
     if ev.note:
-        parts.append(w.esc(ev.note))
-    return w.line("evidence_separator").join(parts)
-
-
-def _criterion_text(w: _Writer, c: CriterionResult, label: str = "criterion_label") -> str:
-    """The criterion's escaped text, introduced by its type (``detail.<label>.<type>``)."""
-    labels = w.templates.raw(f"detail.{label}")
-    key = f"{label}.{c.type}" if c.type in labels else f"{label}.inclusion"
-    text = w.line(key, text=w.esc(c.text))
-    return text + w.line("curator_flag") if c.curator_review else text
+        parts.append(esc(ev.note))
+    return fmt("detail.evidence_separator").format().join(parts)
 
 
 def _evidence_lines(w: _Writer, c: CriterionResult) -> list[str]:
+    evidence = w.fmt("detail.evidence")
     lines = []
     for ev in c.evidence:
         what = _evidence_text(w, ev)
         if what:
-            lines.append(w.line("evidence", what=what))
+            lines.append(evidence.format(what=what))
     return lines
+
+
+class _Criteria:
+    """Renders criterion list items for one trial, using the trial's memoised criterion labels."""
+
+    def __init__(self, w: _Writer, trial: Trial) -> None:
+        self.w = w
+        self.wording = trial_wording(w.templates, trial)
+
+    def labels(self, c: CriterionResult) -> CriterionWording:
+        """The criterion's labelled text; its URLs are noted where the text is escaped."""
+        found = lookup(self.w.templates, self.wording, c.text, c.type, c.curator_review)
+        if found.urls:
+            self.w.note_urls(found.urls)
+        return found
+
+    def item(self, key: str, c: CriterionResult, met: bool = False, **extra: str) -> list[str]:
+        """One criterion as a list item followed by its evidence sub-items."""
+        labels = self.labels(c)
+        text = labels.met if met else labels.listed
+        line = self.w.fmt(key)
+        if "{reason}" in line:
+            reason = self.w.esc(c.reason)
+        else:  # not shown (the shipped "Met" wording), but its URLs go to the card's links all the same
+            # (a literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape)
+            self.w.note_urls(urls_in(c.reason))
+            reason = ""
+        head = line.format(text=text, reason=reason, **extra)
+        return [head, *_evidence_lines(self.w, c)] if c.evidence else [head]
 
 
 def _section(w: _Writer, heading: str, items: list[list[str]]) -> None:
     if items:
-        w.block([w.line(heading)] + [line for item in items for line in item])
+        w.block([w.fmt(heading).format()] + [line for item in items for line in item])
 
 
-def _item(
-    w: _Writer, key: str, c: CriterionResult, label: str = "criterion_label", **extra: object
-) -> list[str]:
-    """One criterion as a list item followed by its evidence sub-items."""
-    head = w.line(key, text=_criterion_text(w, c, label), reason=w.esc(c.reason), **extra)
-    return [head] + _evidence_lines(w, c)
-
-
-def _criteria_sections(w: _Writer, result: TrialResult) -> None:
+def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
+    """Waiting periods, not met, cannot be decided, needs review, repeat before enrolment, met."""
     date = w.templates.date
+    fmt = w.fmt
+    r = _Criteria(w, trial)
     crit = result.criteria
     waiting = sorted(
         (c for c in crit if c.result == Result.NOT_MET and c.clears_on is not None),
         key=lambda c: (c.clears_on, c.id),
     )
-    _section(w, "waiting_heading", [_item(w, "waiting_item", c, date=date(c.clears_on)) for c in waiting])
+    _section(
+        w,
+        "detail.waiting_heading",
+        [r.item("detail.waiting_item", c, date=date(c.clears_on)) for c in waiting],  # type: ignore[arg-type]
+    )
     not_met = [c for c in crit if c.result == Result.NOT_MET and c.clears_on is None]
-    _section(w, "not_met_heading", [_item(w, "not_met_item", c) for c in not_met])
+    _section(w, "detail.not_met_heading", [r.item("detail.not_met_item", c) for c in not_met])
     unknown_items = []
     for c in (c for c in crit if c.result == Result.UNKNOWN):
-        needs = [w.line("unknown_needs", needs=w.esc(n)) for n in c.needs]
-        item = _item(w, "unknown_item", c)
+        needs = [fmt("detail.unknown_needs").format(needs=w.esc(n)) for n in c.needs]
+        item = r.item("detail.unknown_item", c)
         unknown_items.append(item[:1] + needs + item[1:])
-    _section(w, "unknown_heading", unknown_items)
-    _section(w, "review_heading", [_item(w, "review_item", c) for c in crit if c.result == Result.REVIEW])
+    _section(w, "detail.unknown_heading", unknown_items)
+    _section(
+        w,
+        "detail.review_heading",
+        [r.item("detail.review_item", c) for c in crit if c.result == Result.REVIEW],
+    )
     repeat = sorted((c for c in crit if c.stale_on is not None), key=lambda c: (c.stale_on, c.id))
     _section(
         w,
-        "repeat_heading",
-        [[w.line("repeat_item", text=_criterion_text(w, c), date=date(c.stale_on))] for c in repeat],
+        "detail.repeat_heading",
+        [
+            [fmt("detail.repeat_item").format(text=r.labels(c).listed, date=date(c.stale_on))]  # type: ignore[arg-type]
+            for c in repeat
+        ],
     )
     met_items = []
     for c in crit:
         if c.result == Result.MET:
-            met_items.append(_item(w, "met_item", c, label="met_label"))
+            met_items.append(r.item("detail.met_item", c, met=True))
         elif c.result == Result.NOT_APPLICABLE:
-            met_items.append([w.line("not_applicable_item", text=_criterion_text(w, c))])
-    _section(w, "met_heading", met_items)
+            met_items.append([fmt("detail.not_applicable_item").format(text=r.labels(c).listed)])
+    _section(w, "detail.met_heading", met_items)
 
 
 def _site_name(w: _Writer, site: dict[str, Any]) -> str:
@@ -153,7 +212,12 @@ def _site_name(w: _Writer, site: dict[str, Any]) -> str:
     return w.esc(", ".join(str(p) for p in parts if p))
 
 
-def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
+def _heading(w: _Writer, trial: Trial) -> None:
+    w.block([w.line("heading", title=w.esc(trial.short_title), nct=w.esc(trial.id))])
+
+
+def _recruitment(w: _Writer, trial: Trial, wanted: frozenset[str]) -> None:
+    """Registry status, sites (only in ``wanted`` countries, casefolded, when that is not empty), contact."""
     t = w.templates
     status = t.status(trial.status)
     verified = t.date(trial.status_verified) if trial.status_verified else None
@@ -171,7 +235,6 @@ def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
                 else w.line("status_unverified_no_date")
             ]
         )
-    wanted = {c.casefold() for c in config.countries}
     sites = [s for s in trial.sites if not wanted or str(s.get("country", "")).casefold() in wanted]
     if sites:
         site_lines = [w.line("sites_heading")]
@@ -191,6 +254,38 @@ def _recruitment(w: _Writer, trial: Trial, config: Config) -> None:
             w.block([w.line("contact", contact=w.esc(text))])
 
 
+def _footer(w: _Writer, trial: Trial) -> None:
+    w.block([w.line("registry_link", nct=w.esc(trial.id), url=_link_target(trial.registry_url))])
+    w.block([w.line("disclaimer")])
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Detail blocks rendered from catalogue data alone, with the URLs that data mentions (first seen first)."""
+
+    trial: Trial  # the catalogue object they were rendered from
+    blocks: tuple[str, ...]
+    urls: tuple[str, ...]
+
+
+def _trial_blocks(w: _Writer, trial: Trial, part: Hashable, render: Callable[[_Writer], None]) -> None:
+    """Adds the blocks ``render`` writes for ``trial`` alone, rendered once per trial and wording file.
+
+    ``render`` runs on a scratch writer whose blocks and URLs are memoised on the ``Templates`` (keyed by NCT
+    id and ``part``, rebuilt for a new ``Trial`` object); here they are appended and the URLs noted in the
+    same order, which gives the same detail and links as rendering them on ``w``.
+    """
+
+    def build() -> _Blocks:
+        scratch = _Writer(w.templates)
+        render(scratch)
+        return _Blocks(trial, tuple(scratch.blocks), tuple(scratch.urls))
+
+    done = w.templates.memo(("detail-blocks", trial.id, part), build, lambda cached: cached.trial is trial)
+    w.blocks.extend(done.blocks)
+    w.note_urls(done.urls)
+
+
 def _link_target(url: str) -> str:
     """A URL safe inside Markdown link parentheses."""
     return "".join(
@@ -204,10 +299,12 @@ def render_detail(
     config: Config,
     templates: Templates,
     flag: ExistingFlag | None = None,
+    escaped: EscapeMemo | None = None,
 ) -> Detail:
-    w = _Writer(templates)
+    """``escaped``: the hook call's memo of escaped strings (see ``_Writer``); None for a fresh one."""
+    w = _Writer(templates, {} if escaped is None else escaped)
     w.urls[trial.registry_url] = None
-    w.block([w.line("heading", title=w.esc(trial.short_title), nct=w.esc(trial.id))])
+    _trial_blocks(w, trial, "heading", lambda scratch: _heading(scratch, trial))
     if flag is not None:
         if flag.date is not None:
             w.block([w.line("already_flagged", date=w.esc(flag.date), status=w.esc(flag.status))])
@@ -217,12 +314,13 @@ def render_detail(
     if result.status == Verdict.NOT_YET_ELIGIBLE and result.eligible_from:
         eligible_from = templates.date(result.eligible_from)
     w.block([w.line(f"verdict.{result.status.value}", date=eligible_from)])
-    _recruitment(w, trial, config)
+    wanted = frozenset(c.casefold() for c in config.countries)
+    _trial_blocks(w, trial, ("recruitment", wanted), lambda scratch: _recruitment(scratch, trial, wanted))
     if not (result.criteria_complete and trial.criteria_complete):
         w.block([w.line("criteria_incomplete", url=w.esc(trial.registry_url))])
     if result.notes:
         w.block([w.line("notes_heading")] + [w.line("note", note=w.esc(n)) for n in result.notes])
-    _criteria_sections(w, result)
+    _criteria_sections(w, result, trial)
     w.block(
         [
             w.line(
@@ -232,8 +330,7 @@ def render_detail(
             )
         ]
     )
-    w.block([w.line("registry_link", nct=w.esc(trial.id), url=_link_target(trial.registry_url))])
-    w.block([w.line("disclaimer")])
+    _trial_blocks(w, trial, "footer", lambda scratch: _footer(scratch, trial))
     markdown = w.markdown()
     for url in find_urls(markdown.replace("&amp;", "&")):
         w.urls.setdefault(url, None)

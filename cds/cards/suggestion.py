@@ -4,7 +4,8 @@ The resource is ``ResearchSubject`` with status ``candidate``, ``individual`` = 
 a *logical* reference to the ``ResearchStudy`` (``type`` + ``identifier`` with the NCT id in the system
 ``https://clinicaltrials.gov`` + ``display``): the service cannot know the EHR's ResearchStudy id, and the
 identifier is what the normaliser matches on later. It is validated with ``fhir.resources.R4B`` before it is
-offered; if it does not validate (e.g. an unusable patient id) no suggestion is offered.
+offered (once per trial, see :func:`study_part_is_valid`); if it does not validate, or the patient id is not a
+FHIR id, no suggestion is offered.
 
 A ResearchSubject already recorded for this patient and trial (any status) replaces the suggestion with the
 note "already flagged on <date>"; the date is the earliest recorded start among such records.
@@ -16,6 +17,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from fhir.resources.R4B.researchsubject import ResearchSubject
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 REGISTRY_SYSTEM = "https://clinicaltrials.gov"
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_STAND_IN_ID = "x"  # any id that matches _FHIR_ID
 
 
 @dataclass(frozen=True)
@@ -55,27 +58,45 @@ def existing_flag(facts: PatientFacts, nct: str) -> ExistingFlag | None:
     return ExistingFlag(status=first.status, date=first.start)
 
 
+def _resource(nct: str, display: str, patient_id: str) -> dict[str, Any]:
+    return {
+        "resourceType": "ResearchSubject",
+        "status": "candidate",
+        "study": {
+            "type": "ResearchStudy",
+            "identifier": {"system": REGISTRY_SYSTEM, "value": nct},
+            "display": display,
+        },
+        "individual": {"reference": f"Patient/{patient_id}"},
+    }
+
+
+@lru_cache(maxsize=256)
+def study_part_is_valid(nct: str, display: str) -> bool:
+    """Whether the candidate ResearchSubject for this study passes R4B validation, for any FHIR patient id.
+
+    The patient enters the resource only as ``individual.reference`` = ``Patient/<id>``, an R4B ``string``
+    (non-empty, no control characters) that every id matching ``_FHIR_ID`` gives; so the verdict depends on
+    the trial alone and is worked out once per trial (catalogue data) with a stand-in id. Tests check it
+    against full validation with real ids.
+    """
+    try:
+        ResearchSubject.model_validate(_resource(nct, display, _STAND_IN_ID))
+    except ValidationError:
+        return False
+    return True
+
+
 def research_subject(trial: Trial, patient_id: str) -> dict[str, Any] | None:
     """The candidate ResearchSubject for this patient and trial, or None if it would not be valid FHIR."""
     if not _FHIR_ID.match(patient_id or ""):
         log.warning("patient id is not a FHIR id; no candidate suggestion for %s", trial.id)
         return None
-    resource: dict[str, Any] = {
-        "resourceType": "ResearchSubject",
-        "status": "candidate",
-        "study": {
-            "type": "ResearchStudy",
-            "identifier": {"system": REGISTRY_SYSTEM, "value": trial.id},
-            "display": one_line(trial.short_title),
-        },
-        "individual": {"reference": f"Patient/{patient_id}"},
-    }
-    try:
-        ResearchSubject.model_validate(resource)
-    except ValidationError:
+    display = one_line(trial.short_title)
+    if not study_part_is_valid(trial.id, display):
         log.warning("candidate ResearchSubject for %s failed R4B validation; no suggestion", trial.id)
         return None
-    return resource
+    return _resource(trial.id, display, patient_id)
 
 
 def build_suggestion(trial: Trial, facts: PatientFacts, templates: Templates) -> dict[str, Any] | None:

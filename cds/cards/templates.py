@@ -1,5 +1,8 @@
 """Card wording: loads ``cards/templates/card.yaml`` and fills its ``string.Template`` placeholders.
 
+The file is written in ``string.Template`` syntax (``$name``); each entry is compiled once into the
+equivalent ``str.format`` string (:func:`format_string`), which renders the same text faster.
+
 All text a clinician reads lives in that file; Python code only names keys (``"detail.waiting_item"``).
 A missing key or placeholder is a definition error, raised when the file is loaded or rendered in tests.
 """
@@ -7,18 +10,22 @@ A missing key or placeholder is a definition error, raised when the file is load
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
+from cds.config import data_dir_override
 from cds.errors import DefinitionError
 from cds.paths import templates_dir
 
 TEMPLATE_FILE = "card.yaml"
+T = TypeVar("T")
+_MISSING = object()
 
 # Keys the renderer uses; checked at load time so a broken template file fails fast.
 REQUIRED_KEYS: tuple[str, ...] = (
@@ -44,11 +51,16 @@ REQUIRED_KEYS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Templates:
-    """The parsed wording file; ``text`` renders one entry."""
+    """The parsed wording file; ``text`` renders one entry, ``fmt`` gives it as a ``str.format`` string.
+
+    ``memo`` holds what is derived from this wording alone (and from catalogue objects such as trials):
+    compiled entries, the detail's fixed lines, escaped criterion texts. It never holds patient data.
+    """
 
     data: dict[str, Any]
-    # key -> compiled template, filled on first use (the wording file does not change after loading).
-    _texts: dict[str, Template] = field(default_factory=dict, compare=False, repr=False)
+    # key -> str.format string, filled on first use (the wording file does not change after loading).
+    _formats: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def raw(self, key: str) -> Any:
         node: Any = self.data
@@ -58,17 +70,34 @@ class Templates:
             node = node[part]
         return node
 
-    def text(self, key: str, **values: object) -> str:
-        compiled = self._texts.get(key)
+    def fmt(self, key: str) -> str:
+        """Entry ``key`` as a ``str.format`` string (``$name`` -> ``{name}``), compiled once."""
+        compiled = self._formats.get(key)
         if compiled is None:
             template = self.raw(key)
             if not isinstance(template, str):
                 raise DefinitionError(f"card template {key!r} is not a string")
-            compiled = self._texts[key] = _compiled(template)
+            compiled = format_string(template)
+            if compiled is None:
+                raise DefinitionError(f"card template {key!r}: bad placeholder (a lone '$'; write $$)")
+            self._formats[key] = compiled
+        return compiled
+
+    def text(self, key: str, **values: object) -> str:
         try:
-            return compiled.substitute({k: str(v) for k, v in values.items()})
-        except (KeyError, ValueError) as exc:
+            return self.fmt(key).format_map({k: str(v) for k, v in values.items()})
+        except KeyError as exc:
             raise DefinitionError(f"card template {key!r}: bad or missing placeholder {exc}") from exc
+
+    def memo(
+        self, key: Hashable, build: Callable[[], T], still_valid: Callable[[T], bool] | None = None
+    ) -> T:
+        """``build()``, computed once per wording file and kept under ``key`` (rebuilt when ``still_valid``
+        says no). ``build`` must depend only on this wording and catalogue data, never on a patient."""
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING or (still_valid is not None and not still_valid(value)):
+            value = self._memo[key] = build()
+        return value  # type: ignore[no-any-return]
 
     def status(self, registry_status: str) -> str:
         """Display text of a registry overall status (the raw code if the file has none)."""
@@ -82,18 +111,52 @@ class Templates:
         """``5 Dec`` within the year of ``today``, ``5 Dec 2027`` otherwise."""
         month = self.raw("months")[day.month - 1]
         key = "date_short" if today is not None and today.year == day.year else "date_long"
-        return self.text(key, day=day.day, month=month, year=day.year)
+        return self.fmt(key).format(day=day.day, month=month, year=day.year)
 
 
-@lru_cache(maxsize=512)
-def _compiled(template: str) -> Template:
-    """One ``string.Template`` per wording text, compiled once (a card renders hundreds of lines)."""
-    return Template(template)
+def format_string(template: str) -> str | None:
+    """A ``string.Template`` text as the equivalent ``str.format`` string; None if it has a bad placeholder.
+
+    ``$name`` / ``${name}`` become ``{name}``, ``$$`` becomes ``$`` and literal braces are doubled, so
+    ``format_string(t).format(**v) == Template(t).substitute(v)`` for string values.
+    """
+    parts: list[str] = []
+    pos = 0
+    for match in Template.pattern.finditer(template):
+        parts.append(_literal(template[pos : match.start()]))
+        name = match.group("named") or match.group("braced")
+        if name is not None:
+            parts.append("{" + name + "}")
+        elif match.group("escaped") is not None:
+            parts.append("$")
+        else:
+            return None
+        pos = match.end()
+    parts.append(_literal(template[pos:]))
+    return "".join(parts)
+
+
+def _literal(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def load_templates(directory: Path | None = None) -> Templates:
-    """Load (and cache) the wording file from ``cards/templates/``."""
-    return _load(str((directory or templates_dir()).resolve()))
+    """Load (and cache, per folder) the wording file from ``cards/templates/``."""
+    if directory is None:
+        return _load_default(data_dir_override())
+    return _load(_resolved(str(directory)))
+
+
+@lru_cache(maxsize=8)
+def _load_default(override: str | None) -> Templates:
+    """The wording under the data folder; keyed on ``NK_CDS_DATA_DIR`` (``templates_dir`` stats the disk)."""
+    return _load(_resolved(str(templates_dir())))
+
+
+@lru_cache(maxsize=16)
+def _resolved(directory: str) -> str:
+    """The canonical folder name (``Path.resolve`` costs a system call per path part; once is enough)."""
+    return str(Path(directory).resolve())
 
 
 @lru_cache(maxsize=4)
