@@ -15,11 +15,9 @@ decided the result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from cds.engine.context import Context
-from cds.engine.registry import register
 from cds.results import Evidence, Outcome, Result
 
 _ALL_ORDER = {Result.NOT_MET: 0, Result.UNKNOWN: 1, Result.REVIEW: 2, Result.MET: 3}
@@ -125,31 +123,41 @@ def negate(part: Outcome) -> Outcome:
     return part
 
 
-def apply_overrides(outcome: Outcome, rule: dict[str, Any]) -> Outcome:
+def review_override(outcome: Outcome, if_true: bool, if_false: bool, review_reason: str | None) -> Outcome:
     """``ifTrue: review`` turns a met predicate into review; ``ifFalse: review`` a not-met one."""
     result = _norm(outcome.result)
-    trigger = None
-    if result == Result.MET and rule.get("ifTrue") == "review":
-        trigger = "ifTrue"
-    elif result == Result.NOT_MET and rule.get("ifFalse") == "review":
-        trigger = "ifFalse"
-    if trigger is None:
+    if not ((if_true and result == Result.MET) or (if_false and result == Result.NOT_MET)):
         return outcome
-    why = rule.get("reviewReason")
-    reason = f"{outcome.reason}: {why}" if why else f"{outcome.reason}: needs clinical review"
+    reason = (
+        f"{outcome.reason}: {review_reason}" if review_reason else f"{outcome.reason}: needs clinical review"
+    )
     return Outcome(Result.REVIEW, reason, outcome.evidence, needs=outcome.needs, stale_on=outcome.stale_on)
 
 
-@register("all")
-def evaluate_all(rule: dict[str, Any], ctx: Context) -> Outcome:
-    return all_of([ctx.evaluate(part) for part in rule.get("of", ())])
+def apply_overrides(outcome: Outcome, rule: dict[str, Any]) -> Outcome:
+    """:func:`review_override` with the flags read from ``rule``."""
+    return review_override(
+        outcome, rule.get("ifTrue") == "review", rule.get("ifFalse") == "review", rule.get("reviewReason")
+    )
 
 
-@register("any")
-def evaluate_any(rule: dict[str, Any], ctx: Context) -> Outcome:
-    return any_of([ctx.evaluate(part) for part in rule.get("of", ())])
+def _of(rule: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(rule.get("of", ()))
 
 
-@register("not")
-def evaluate_not(rule: dict[str, Any], ctx: Context) -> Outcome:
-    return negate(ctx.evaluate(rule["rule"]))
+def _negated(rule: dict[str, Any]) -> tuple[Any, ...]:
+    return (rule["rule"],)
+
+
+def _negate_one(parts: Sequence[Outcome]) -> Outcome:
+    return negate(parts[0])
+
+
+# kind -> (combine the parts' outcomes, the part rules of a rule); see cds.engine.plan
+COMBINATORS: dict[
+    str, tuple[Callable[[Sequence[Outcome]], Outcome], Callable[[dict[str, Any]], tuple[Any, ...]]]
+] = {
+    "all": (all_of, _of),
+    "any": (any_of, _of),
+    "not": (_negate_one, _negated),
+}

@@ -1,11 +1,15 @@
-"""What every rule evaluator may read: the patient facts, the trial, the configuration and the mappings."""
+"""What every rule evaluator may read: the patient facts, the trial, the configuration and the mappings.
+
+``memo`` holds the outcomes of rules already evaluated in this call (see ``cds.engine.plan``); contexts of
+one call share it (``evaluate_trials``), and it is dropped with them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from cds.config import Config
 from cds.facts import PatientFacts
@@ -47,13 +51,8 @@ class Context:
     config: Config
     trial: Trial
     mappings: MappingsView
+    memo: dict[str, Outcome] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def today(self) -> dt.date:
         return self.facts.evaluation_date
-
-    def evaluate(self, rule: dict[str, Any]) -> Outcome:
-        """Evaluate a nested rule (used by the combinators)."""
-        from cds.engine.evaluate import evaluate_rule
-
-        return evaluate_rule(rule, self)

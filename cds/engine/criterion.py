@@ -8,18 +8,17 @@ expires (a minor turns 18), the criterion clears that day at the latest.
 from __future__ import annotations
 
 from cds.engine.context import Context
-from cds.engine.evaluate import evaluate_rule
+from cds.engine.plan import CompiledCriterion, evaluate_node
 from cds.results import CriterionResult, Outcome, Result
-from cds.trials import CriterionDef
 
 
-def _gated(criterion: CriterionDef, ctx: Context) -> Outcome:
-    if not criterion.applies_when:
-        return evaluate_rule(criterion.rule, ctx)
-    gate = evaluate_rule(criterion.applies_when, ctx)
+def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
+    if compiled.applies_when is None:
+        return evaluate_node(compiled.rule, ctx)
+    gate = evaluate_node(compiled.applies_when, ctx)
     if gate.result == Result.NOT_MET:
         return Outcome(Result.NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
-    outcome = evaluate_rule(criterion.rule, ctx)
+    outcome = evaluate_node(compiled.rule, ctx)
     if gate.result in (Result.UNKNOWN, Result.REVIEW):
         if outcome.result in (Result.MET, Result.NOT_APPLICABLE):
             return outcome
@@ -43,8 +42,9 @@ def _gated(criterion: CriterionDef, ctx: Context) -> Outcome:
     return outcome
 
 
-def evaluate_criterion(criterion: CriterionDef, ctx: Context) -> CriterionResult:
-    outcome = _gated(criterion, ctx)
+def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionResult:
+    criterion = compiled.criterion
+    outcome = _gated(compiled, ctx)
     return CriterionResult(
         id=criterion.id,
         type=criterion.type,
