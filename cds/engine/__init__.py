@@ -15,9 +15,10 @@ from cds.config import Config
 from cds.engine.context import Context, MappingsView, default_mappings
 from cds.engine.criterion import evaluate_criterion
 from cds.engine.plan import compiled_trial
+from cds.engine.scratch import Scratch
 from cds.engine.verdict import decide
 from cds.facts import PatientFacts
-from cds.results import Outcome, TrialResult
+from cds.results import TrialResult
 from cds.trials import Trial
 
 __all__ = ["evaluate_trial", "evaluate_trials"]
@@ -32,13 +33,14 @@ def evaluate_trials(
 ) -> tuple[TrialResult, ...]:
     """Evaluate every trial for ``facts`` (the same results as ``evaluate_trial`` on each, sooner).
 
-    The trials share one memo of rule outcomes for this call only; it is dropped on return.
+    The trials share one scratch space (memo of rule outcomes, fact indexes) for this call only; it is dropped
+    on return.
     """
     mappings = mappings or default_mappings()
-    memo: dict[str, Outcome] = {}
+    scratch = Scratch(facts, config, mappings)
     results = []
     for trial in trials:
-        ctx = Context(facts=facts, config=config, trial=trial, mappings=mappings, memo=memo)
+        ctx = Context(facts=facts, config=config, trial=trial, mappings=mappings, scratch=scratch)
         criteria = tuple(evaluate_criterion(c, ctx) for c in compiled_trial(trial))
         results.append(decide(trial, facts, criteria, definitions_version))
     return tuple(results)

@@ -57,18 +57,25 @@ def _reason(parts: Sequence[Outcome], joiner: str = "; ") -> str:
     return joiner.join(reasons)
 
 
+def _normed(parts: Sequence[Outcome]) -> list[tuple[Result, Outcome]]:
+    """Each part with its result, not-applicable counted as met."""
+    return [(Result.MET if p.result == Result.NOT_APPLICABLE else p.result, p) for p in parts]
+
+
 def all_of(parts: Sequence[Outcome]) -> Outcome:
     """The worst part: not-met > unknown > review > met."""
     if not parts:
         return Outcome(Result.MET, "nothing to check")
-    worst = min((_norm(p.result) for p in parts), key=_ALL_ORDER.__getitem__)
-    deciding = [p for p in parts if _norm(p.result) == worst]
-    expires = _min_date(p.expires_on for p in parts if _norm(p.result) == Result.MET)
+    normed = _normed(parts)
+    worst = min((r for r, _ in normed), key=_ALL_ORDER.__getitem__)
+    deciding = [p for r, p in normed if r == worst]
+    met = deciding if worst == Result.MET else [p for r, p in normed if r == Result.MET]
+    expires = _min_date(p.expires_on for p in met)
     clears: dt.date | None = None
     if worst == Result.NOT_MET:
         part_clears = [p.clears_on for p in deciding]
-        if all(c is not None for c in part_clears):
-            clears = max(c for c in part_clears if c is not None)
+        if None not in part_clears:
+            clears = max(part_clears)  # type: ignore[type-var]
             if expires is not None and expires <= clears:
                 clears = None  # a met part stops being met before the waiting ends
     return Outcome(
@@ -78,7 +85,7 @@ def all_of(parts: Sequence[Outcome]) -> Outcome:
         clears_on=clears,
         expires_on=expires,
         needs=_needs(deciding) if worst == Result.UNKNOWN else (),
-        stale_on=_min_date(p.stale_on for p in parts if _norm(p.result) == Result.MET),
+        stale_on=_min_date(p.stale_on for p in met),
     )
 
 
@@ -86,25 +93,24 @@ def any_of(parts: Sequence[Outcome]) -> Outcome:
     """The best part: met > review > unknown > not-met."""
     if not parts:
         return Outcome(Result.NOT_MET, "no alternative given")
-    best = min((_norm(p.result) for p in parts), key=_ANY_ORDER.__getitem__)
-    deciding = [p for p in parts if _norm(p.result) == best]
+    normed = _normed(parts)
+    best = min((r for r, _ in normed), key=_ANY_ORDER.__getitem__)
+    deciding = [p for r, p in normed if r == best]
     clears = expires = stale = None
     if best == Result.NOT_MET:
         clears = _min_date(p.clears_on for p in deciding)
     if best == Result.MET:
         part_expiry = [p.expires_on for p in deciding]
-        expires = (
-            None if any(e is None for e in part_expiry) else max(e for e in part_expiry if e is not None)
-        )
+        expires = None if None in part_expiry else max(part_expiry)  # type: ignore[type-var]
         stale_days = [p.stale_on for p in deciding]
-        stale = None if any(s is None for s in stale_days) else max(s for s in stale_days if s is not None)
+        stale = None if None in stale_days else max(stale_days)  # type: ignore[type-var]
     return Outcome(
         result=best,
         reason=_reason(deciding, " / " if best != Result.NOT_MET else "; "),
         evidence=_evidence(deciding),
         clears_on=clears,
         expires_on=expires,
-        needs=_needs(p for p in parts if _norm(p.result) == Result.UNKNOWN) if best == Result.UNKNOWN else (),
+        needs=_needs(deciding) if best == Result.UNKNOWN else (),
         stale_on=stale,
     )
 

@@ -1,7 +1,8 @@
 """What every rule evaluator may read: the patient facts, the trial, the configuration and the mappings.
 
-``memo`` holds the outcomes of rules already evaluated in this call (see ``cds.engine.plan``); contexts of
-one call share it (``evaluate_trials``), and it is dropped with them.
+``scratch`` (``cds.engine.scratch``) holds what one evaluation call shares between its contexts: the memo of
+rule outcomes and lazily built fact indexes. ``evaluate_trials`` passes one per call; a context made without
+one gets its own.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from functools import lru_cache
 from typing import Protocol
 
 from cds.config import Config
+from cds.engine.scratch import Scratch
 from cds.facts import PatientFacts
-from cds.results import Outcome
 from cds.trials import Trial
 
 
@@ -51,7 +52,17 @@ class Context:
     config: Config
     trial: Trial
     mappings: MappingsView
-    memo: dict[str, Outcome] = field(default_factory=dict, compare=False, repr=False)
+    scratch: Scratch = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.scratch is None:
+            object.__setattr__(self, "scratch", Scratch(self.facts, self.config, self.mappings))
+        elif not (
+            self.scratch.facts is self.facts
+            and self.scratch.config is self.config
+            and self.scratch.mappings is self.mappings
+        ):
+            raise ValueError("a scratch belongs to one call: its facts, configuration and mappings")
 
     @property
     def today(self) -> dt.date:

@@ -6,13 +6,13 @@ lookup, ``ifTrue``/``ifFalse`` lookups and a fresh list of parts for every node 
 memo key.
 
 Memo
-    Within one evaluation (one patient, one configuration, one mapping catalogue: one ``Context.memo``) a
+    Within one evaluation (one patient, one configuration, one mapping catalogue) a
     rule evaluates to the same outcome wherever it appears, so the five trials' 451 rule nodes need only
     their ~320 distinct ones. ``Node.key`` is the rule's ``repr`` (key order, ``1`` vs ``1.0`` and
     ``True`` vs ``1`` all stay distinct). Rule kinds that read the trial (``research``: its id;
     ``other-malignancy``: its target conditions; see ``registry.TRIAL_KINDS``) and every combinator above
     them get no key and are evaluated afresh for each trial. The memo lives in the per-call ``Context``
-    and is dropped with it: nothing about a patient outlives the call.
+    (``Context.scratch``) and is dropped with it: nothing about a patient outlives the call.
 
 Compile cache
     :func:`compiled_trial` keeps one compiled form per ``Trial`` object (trials are immutable catalogue
@@ -104,10 +104,10 @@ def _key(rule: dict[str, Any]) -> str:
 
 
 def evaluate_node(node: Node, ctx: Context) -> Outcome:
-    """The node's outcome for ``ctx`` (from ``ctx.memo`` when this rule was already evaluated in this call)."""
+    """The node's outcome for ``ctx`` (from ``ctx.scratch.memo`` when this rule was already evaluated in this call)."""
     key = node.key
     if key is not None:
-        known = ctx.memo.get(key)
+        known = ctx.scratch.memo.get(key)
         if known is not None:
             return known
     if node.fixed is not None:
@@ -123,7 +123,7 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
     if node.if_true_review or node.if_false_review:
         outcome = review_override(outcome, node.if_true_review, node.if_false_review, node.review_reason)
     if key is not None:
-        ctx.memo[key] = outcome
+        ctx.scratch.memo[key] = outcome
     return outcome
 
 

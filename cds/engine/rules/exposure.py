@@ -19,6 +19,7 @@ Closed world: with every source type retrieved and nothing matching, "none recor
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from cds.engine import timerules as tr
@@ -48,35 +49,50 @@ ANTICANCER_CLASSES = frozenset(
 NEVER_COUNTS = frozenset({"entered-in-error", "not-taken", "cancelled", "draft", "not-done", "intended"})
 
 
-def _judge(
-    anchor: FuzzyDate | None, ongoing: bool, rule: dict[str, Any], ctx: Context, evidence: Evidence, text: str
-) -> Judged:
-    if rule.get("current"):
+@dataclass(frozen=True, slots=True)
+class _Mode:
+    """What the rule asks, read once per rule: current use, or exposure within a period, or ever."""
+
+    current: bool
+    within: tr.Duration | None
+    today: dt.date
+
+
+def _mode(rule: dict[str, Any], ctx: Context) -> _Mode:
+    current = bool(rule.get("current"))
+    within = tr.Duration.parse(rule["within"]) if not current and rule.get("within") else None
+    return _Mode(current, within, ctx.today)
+
+
+def _judge(anchor: FuzzyDate | None, ongoing: bool, mode: _Mode, evidence: Evidence, text: str) -> Judged:
+    if mode.current:
         if ongoing:
             return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing)")
-        if anchor is not None and anchor.earliest >= ctx.today:  # planned to end today or later
+        if anchor is not None and anchor.earliest >= mode.today:  # planned to end today or later
             return Judged(
                 tr.Tri.TRUE,
                 evidence,
                 f"{text} (until {anchor})",
                 expires_on=anchor.latest + dt.timedelta(days=1),
             )
-        if anchor is not None and anchor.latest >= ctx.today:
+        if anchor is not None and anchor.latest >= mode.today:
             return Judged(tr.Tri.UNKNOWN, evidence, f"{text} (ends {anchor})", need=f"end date of {text}")
         return Judged(tr.Tri.FALSE, evidence, text)
     if ongoing:
         return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing, no end date)")
-    if not rule.get("within"):
+    if mode.within is None:
         return Judged(tr.Tri.TRUE, evidence, text)
-    within = tr.Duration.parse(rule["within"])
-    return judge_within(anchor, within, ctx.today, evidence, f"{text} on {anchor}" if anchor else text, text)
+    return judge_within(
+        anchor, mode.within, mode.today, evidence, f"{text} on {anchor}" if anchor else text, text
+    )
 
 
-def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
+def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
     classes = set(rule.get("drugClasses", ()))
     routes = set(rule.get("routes", ()))
     out: list[Judged] = []
-    for d in ctx.facts.drugs:
+    evidence_of = ctx.scratch.drug_evidence
+    for position, d in ctx.scratch.drugs_in(classes, bool(classes & ANTICANCER_CLASSES)):
         matches = bool(d.classes & classes)
         unclassified = (
             d.looks_anticancer_unclassified and not d.classes and bool(classes & ANTICANCER_CLASSES)
@@ -88,8 +104,10 @@ def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
         if d.status in NEVER_COUNTS or (d.status == "on-hold" and d.source == "MedicationRequest"):
             continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
-        evidence = _drug_evidence(d)
-        judged = _judge(d.end or d.start, ongoing, rule, ctx, evidence, d.name)
+        evidence = evidence_of.get(position)
+        if evidence is None:
+            evidence = evidence_of[position] = _drug_evidence(d)
+        judged = _judge(d.end or d.start, ongoing, mode, evidence, d.name)
         if unclassified and judged.state != tr.Tri.FALSE:
             judged = Judged(
                 tr.Tri.UNKNOWN,
@@ -114,7 +132,7 @@ def _drug_evidence(d: DrugExposure) -> Evidence:
     )
 
 
-def _procedures(rule: dict[str, Any], ctx: Context) -> list[Judged]:
+def _procedures(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
     groups = set(rule.get("procedureGroups", ()))
     sites = set(rule.get("bodySites", ()))
     out: list[Judged] = []
@@ -134,7 +152,7 @@ def _procedures(rule: dict[str, Any], ctx: Context) -> list[Judged]:
                 )
             continue
         ongoing = p.status in ("in-progress", "on-hold") and p.end is None
-        out.append(_judge(p.end or p.start, ongoing, rule, ctx, evidence, p.display))
+        out.append(_judge(p.end or p.start, ongoing, mode, evidence, p.display))
     return out
 
 
@@ -156,12 +174,12 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
     )
 
 
-def _vaccines(rule: dict[str, Any], ctx: Context) -> list[Judged]:
+def _vaccines(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
     groups = set(rule.get("vaccineGroups", ()))
     out: list[Judged] = []
     for v in ctx.facts.immunizations:
         if v.groups & groups:
-            out.append(_judge(v.date, False, rule, ctx, _vaccine_evidence(v), v.display))
+            out.append(_judge(v.date, False, mode, _vaccine_evidence(v), v.display))
     return out
 
 
@@ -176,33 +194,37 @@ def evaluate_exposure(rule: dict[str, Any], ctx: Context) -> Outcome:
         ("drug", "drugClasses"),
         ("procedure", "procedureGroups"),
         ("vaccine", "vaccineGroups"),
+        ("bodysite", "bodySites"),
     ):
-        if (review := unmapped(ctx, kind, rule.get(field, ()))) is not None:
+        listed = rule.get(field)
+        if not listed:
+            continue
+        if (review := unmapped(ctx, kind, listed)) is not None:
             return review
-        names += list(rule.get(field, ()))
-    if (review := unmapped(ctx, "bodysite", rule.get("bodySites", ()))) is not None:
-        return review
+        if kind != "bodysite":
+            names += list(listed)
     sources: list[str] = []
     judged: list[Judged] = []
+    mode = _mode(rule, ctx)
     if rule.get("drugClasses"):
         sources += list(DRUG_SOURCES)
-        judged += _drugs(rule, ctx)
+        judged += _drugs(rule, mode, ctx)
     if rule.get("procedureGroups"):
         sources.append("Procedure")
-        judged += _procedures(rule, ctx)
+        judged += _procedures(rule, mode, ctx)
     if rule.get("vaccineGroups"):
         sources.append("Immunization")
-        judged += _vaccines(rule, ctx)
+        judged += _vaccines(rule, mode, ctx)
     name = labels(names)
     missing = unavailable(ctx, sources)
     if missing and not any(j.state == tr.Tri.TRUE for j in judged):
         return source_unknown(missing, name)
-    if rule.get("current"):
+    if mode.current:
         return conclude(
             judged, f"currently receiving {name}", f"no current {name} recorded", f"no current {name}"
         )
-    if rule.get("within"):
-        within = tr.Duration.parse(rule["within"])
+    if mode.within is not None:
+        within = mode.within
         return conclude(
             judged, f"{name} within {within}", f"no {name} recorded", f"last {name} more than {within} ago"
         )
