@@ -11,12 +11,16 @@ tests to each record it gets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from cds.config import Config
 from cds.facts import DrugExposure, PatientFacts
 from cds.results import Evidence, Outcome
+
+if TYPE_CHECKING:
+    from cds.engine.rules._labs import Pick
 
 
 def _positions(groups_of: Iterable[frozenset[str]]) -> dict[str, list[int]]:
@@ -36,6 +40,8 @@ class Scratch:
         self.mappings = mappings  # the call's MappingsView
         self.memo: dict[str, Outcome] = {}
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
+        # (concept, window, usable test) -> the deciding lab value and the values shown beside it
+        self.picks: dict[tuple[str, int, Hashable], tuple[Pick, tuple[Evidence, ...]]] = {}
 
     @cached_property
     def _drugs_by_class(self) -> dict[str, list[int]]:

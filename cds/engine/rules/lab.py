@@ -19,9 +19,8 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import OP_WORDS, compare, label, num, unit_text, unmapped
 from cds.engine.rules._labs import (
-    context_evidence,
+    latest,
     missing_reason,
-    pick_latest,
     resolve_same_day,
     value_evidence,
 )
@@ -67,8 +66,7 @@ def evaluate_lab(rule: dict[str, Any], ctx: Context) -> Outcome:
     window = int(rule.get("windowDays", ctx.config.screening_window_days))
     name = label(concept)
     context = dict(rule.get("context", {}))
-    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable_for(context))
-    extra = context_evidence(pick, window)
+    pick, extra = latest(ctx, concept, window, _usable_for(context), ("lab", frozenset(context.items())))
     item = pick.value
     if item is None:
         return Outcome(
