@@ -20,7 +20,7 @@ from cds.facts import DrugExposure, PatientFacts
 from cds.results import Evidence, Outcome
 
 if TYPE_CHECKING:
-    from cds.engine.rules._labs import Pick
+    from cds.engine.rules._labs import Latest
 
 
 def _positions(groups_of: Iterable[frozenset[str]]) -> dict[str, list[int]]:
@@ -41,7 +41,7 @@ class Scratch:
         self.memo: dict[str, Outcome] = {}
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
         # (concept, window, usable test) -> the deciding lab value and the values shown beside it
-        self.picks: dict[tuple[str, int, Hashable], tuple[Pick, tuple[Evidence, ...]]] = {}
+        self.picks: dict[tuple[str, int, Hashable], Latest] = {}
 
     @cached_property
     def _drugs_by_class(self) -> dict[str, list[int]]:

@@ -50,18 +50,29 @@ def pick_latest(
     return Pick(chosen, tuple(older), tuple(unusable), tuple(same_day))
 
 
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A :class:`Pick` with what every rule on it shows: ``context`` (older / unusable values as evidence)
+    and, when no value decides, ``missing`` (the reason; empty otherwise)."""
+
+    pick: Pick
+    context: tuple[Evidence, ...]
+    missing: str
+
+
 def latest(
     ctx: Context, concept: str, window_days: int, usable: Callable[[LabValue], bool], usable_key: Hashable
-) -> tuple[Pick, tuple[Evidence, ...]]:
-    """:func:`pick_latest` over the patient's ``concept`` values and its :func:`context_evidence`, computed
-    once per call for each ``(concept, window_days, usable_key)``; ``usable_key`` names the ``usable`` test
-    (equal keys must mean the same test)."""
+) -> Latest:
+    """:func:`pick_latest` over the patient's ``concept`` values, computed once per call for each
+    ``(concept, window_days, usable_key)``; ``usable_key`` names the ``usable`` test (equal keys must mean
+    the same test)."""
     key = (concept, window_days, usable_key)
     cache = ctx.scratch.picks
     found = cache.get(key)
     if found is None:
         pick = pick_latest(ctx.facts.lab_values(concept), window_days, ctx.today, usable)
-        found = cache[key] = (pick, context_evidence(pick, window_days))
+        missing = missing_reason(concept, pick, window_days) if pick.value is None else ""
+        found = cache[key] = Latest(pick, context_evidence(pick, window_days), missing)
     return found
 
 

@@ -10,7 +10,6 @@ from cds.engine.registry import register
 from cds.engine.rules._common import label, unmapped
 from cds.engine.rules._labs import (
     latest,
-    missing_reason,
     resolve_same_day,
     value_evidence,
 )
@@ -30,12 +29,13 @@ def evaluate_coded(rule: dict[str, Any], ctx: Context) -> Outcome:
     window = int(rule.get("windowDays", ctx.config.screening_window_days))
     tokens = list(rule["in"])
     name = label(concept)
-    pick, extra = latest(ctx, concept, window, _usable, "coded")
+    found = latest(ctx, concept, window, _usable, "coded")
+    pick, extra = found.pick, found.context
     item = pick.value
     if item is None:
         return Outcome(
             Result.UNKNOWN,
-            missing_reason(concept, pick, window),
+            found.missing,
             extra,
             needs=(f"{name} within {window} days",),
         )

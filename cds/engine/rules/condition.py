@@ -38,9 +38,11 @@ def condition_evidence(c: ConditionFact) -> Evidence:
 def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
     groups = set(rule["groups"])
     sites = set(rule.get("bodySites", ()))
-    review = unmapped(ctx, "condition", sorted(groups)) or unmapped(ctx, "bodysite", sorted(sites))
+    ordered = sorted(groups)
+    review = unmapped(ctx, "condition", ordered) or unmapped(ctx, "bodysite", sorted(sites))
     if review is not None:
         return review
+    name = labels(ordered)
     incomplete = not ctx.facts.source_ok("Condition")  # not retrieved, or a relevant record was unreadable
     active_only = rule.get("active", True)
     within = tr.Duration.parse(rule["within"]) if rule.get("within") else None
@@ -78,8 +80,7 @@ def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
             )
         )
     if incomplete and not any(j.state == tr.Tri.TRUE for j in judged):
-        return source_unknown(["Condition"], labels(sorted(groups)))
-    name = labels(sorted(groups))
+        return source_unknown(["Condition"], name)
     qualifier = "active " if active_only and not name.startswith("active") else ""
     period = f" within {within}" if within else ""
     return conclude(

@@ -20,7 +20,6 @@ from cds.engine.registry import register
 from cds.engine.rules._common import OP_WORDS, compare, label, num, unit_text, unmapped
 from cds.engine.rules._labs import (
     latest,
-    missing_reason,
     resolve_same_day,
     value_evidence,
 )
@@ -66,12 +65,13 @@ def evaluate_lab(rule: dict[str, Any], ctx: Context) -> Outcome:
     window = int(rule.get("windowDays", ctx.config.screening_window_days))
     name = label(concept)
     context = dict(rule.get("context", {}))
-    pick, extra = latest(ctx, concept, window, _usable_for(context), ("lab", frozenset(context.items())))
+    found = latest(ctx, concept, window, _usable_for(context), ("lab", frozenset(context.items())))
+    pick, extra = found.pick, found.context
     item = pick.value
     if item is None:
         return Outcome(
             Result.UNKNOWN,
-            missing_reason(concept, pick, window),
+            found.missing,
             extra,
             needs=(f"{name}{_context_text(context)} within {window} days",),
         )

@@ -14,7 +14,6 @@ from cds.engine.registry import register
 from cds.engine.rules._common import OP_WORDS, compare, label, num, unmapped
 from cds.engine.rules._labs import (
     latest,
-    missing_reason,
     resolve_same_day,
     value_evidence,
 )
@@ -53,13 +52,14 @@ def evaluate_performance(rule: dict[str, Any], ctx: Context) -> Outcome:
     if (review := unmapped(ctx, "lab", [concept])) is not None:
         return review
     window = int(rule.get("windowDays", DEFAULT_WINDOW_DAYS))
-    pick, extra = latest(ctx, concept, window, _usable, "performance")
+    found = latest(ctx, concept, window, _usable, "performance")
+    pick, extra = found.pick, found.context
     item = pick.value
     name = label(concept)
     if item is None:
         return Outcome(
             Result.UNKNOWN,
-            missing_reason(concept, pick, window),
+            found.missing,
             extra,
             needs=(f"{name} score within {window} days",),
         )
