@@ -11,16 +11,25 @@ from cds.engine.context import Context
 from cds.engine.plan import CompiledCriterion, evaluate_node
 from cds.results import CriterionResult, Outcome, Result
 
+# Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
+MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
+    Result.MET,
+    Result.NOT_MET,
+    Result.UNKNOWN,
+    Result.REVIEW,
+    Result.NOT_APPLICABLE,
+)
+
 
 def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
     if compiled.applies_when is None:
         return evaluate_node(compiled.rule, ctx)
     gate = evaluate_node(compiled.applies_when, ctx)
-    if gate.result == Result.NOT_MET:
-        return Outcome(Result.NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
+    if gate.result == NOT_MET:
+        return Outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
     outcome = evaluate_node(compiled.rule, ctx)
-    if gate.result in (Result.UNKNOWN, Result.REVIEW):
-        if outcome.result in (Result.MET, Result.NOT_APPLICABLE):
+    if gate.result in (UNKNOWN, REVIEW):
+        if outcome.result in (MET, NOT_APPLICABLE):
             return outcome
         return Outcome(
             gate.result,
@@ -28,7 +37,7 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
             gate.evidence + outcome.evidence,
             needs=tuple(dict.fromkeys(gate.needs + outcome.needs)),
         )
-    if outcome.result == Result.NOT_MET and gate.expires_on is not None:
+    if outcome.result == NOT_MET and gate.expires_on is not None:
         clears = gate.expires_on if outcome.clears_on is None else min(outcome.clears_on, gate.expires_on)
         return Outcome(
             outcome.result,
@@ -52,9 +61,9 @@ def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionRe
         result=outcome.result,
         reason=outcome.reason,
         evidence=outcome.evidence,
-        clears_on=outcome.clears_on if outcome.result == Result.NOT_MET else None,
-        expires_on=outcome.expires_on if outcome.result != Result.NOT_MET else None,
-        needs=outcome.needs if outcome.result in (Result.UNKNOWN, Result.REVIEW) else (),
+        clears_on=outcome.clears_on if outcome.result == NOT_MET else None,
+        expires_on=outcome.expires_on if outcome.result != NOT_MET else None,
+        needs=outcome.needs if outcome.result in (UNKNOWN, REVIEW) else (),
         curator_review=criterion.curator_review,
         stale_on=outcome.stale_on,  # kept only where it matters: see verdict.decide
     )
