@@ -11,6 +11,7 @@ import datetime as dt
 import gc
 import inspect
 import weakref
+from dataclasses import replace
 
 import pytest
 
@@ -20,7 +21,7 @@ from cds.engine.registry import REGISTRY, TRIAL_KINDS
 from cds.engine.scratch import Scratch
 from cds.results import Result
 from tests.engine_support import CONFIG, StubMappings, criterion, make_trial, run_rule
-from tests.facts_factory import condition, drug, make_facts, research
+from tests.facts_factory import condition, drug, make_facts, procedure, research
 
 TODAY = dt.date(2026, 3, 1)
 ANC = {"kind": "lab", "concept": "anc", "op": ">=", "value": 1.0}
@@ -203,3 +204,60 @@ def test_exposure_with_index_matches_every_record_it_should() -> None:
     outside = run_rule(CHEMO_21D, make_facts(TODAY, drugs=[heparin, etoposide]))
     assert outside.result == Result.NOT_MET
     assert [e.value for e in outside.evidence] == ["etoposide"]
+
+
+def _old_chemo(n: int, days_ago: int = 60) -> list:
+    return [
+        drug("myelosuppressive-chemotherapy", end=TODAY - dt.timedelta(days=days_ago + i), name=f"old-{i}")
+        for i in range(n)
+    ]
+
+
+def test_many_records_outside_the_period_name_the_first_three_in_facts_order() -> None:
+    outcome = run_rule(CHEMO_21D, make_facts(TODAY, drugs=_old_chemo(6)))
+    assert outcome.result == Result.NOT_MET
+    assert [e.value for e in outcome.evidence] == ["old-0", "old-1", "old-2"]
+    assert outcome.reason.count("old-") == 3
+    two = run_rule(CHEMO_21D, make_facts(TODAY, drugs=_old_chemo(2)))
+    assert [e.value for e in two.evidence] == ["old-0", "old-1"]
+
+
+def test_a_counting_record_after_many_outside_ones_still_decides() -> None:
+    recent = drug("myelosuppressive-chemotherapy", end=TODAY - dt.timedelta(days=20), name="recent")
+    outcome = run_rule(CHEMO_21D, make_facts(TODAY, drugs=[*_old_chemo(5), recent]))
+    assert outcome.result == Result.MET
+    assert [e.value for e in outcome.evidence] == ["recent"]
+    assert outcome.expires_on == TODAY + dt.timedelta(days=1)  # 20 days ago + 21 days
+
+
+def test_the_three_shown_records_span_drugs_then_procedures() -> None:
+    rule = {
+        "kind": "exposure",
+        "drugClasses": ["myelosuppressive-chemotherapy"],
+        "procedureGroups": ["radiotherapy"],
+        "within": {"value": 21, "unit": "d"},
+    }
+    old_rt = [
+        procedure("radiotherapy", end=TODAY - dt.timedelta(days=90 + i), display=f"rt-{i}") for i in range(2)
+    ]
+    outcome = run_rule(rule, make_facts(TODAY, drugs=_old_chemo(2), procedures=old_rt))
+    assert outcome.result == Result.NOT_MET
+    assert [e.value for e in outcome.evidence] == ["old-0", "old-1", "rt-0"]
+    ongoing = procedure(
+        "radiotherapy", start=TODAY - dt.timedelta(days=5), status="in-progress", display="rt-now"
+    )
+    ongoing = replace(ongoing, end=None)
+    current = run_rule(rule, make_facts(TODAY, drugs=_old_chemo(4), procedures=[*old_rt, ongoing]))
+    assert current.result == Result.MET
+    assert [e.value for e in current.evidence] == ["rt-now"]
+
+
+def test_current_use_with_many_finished_records() -> None:
+    rule = {"kind": "exposure", "drugClasses": ["myelosuppressive-chemotherapy"], "current": True}
+    finished = run_rule(rule, make_facts(TODAY, drugs=_old_chemo(5)))
+    assert finished.result == Result.NOT_MET
+    assert [e.value for e in finished.evidence] == ["old-0", "old-1", "old-2"]
+    running = drug(
+        "myelosuppressive-chemotherapy", start=TODAY - dt.timedelta(days=2), ongoing=True, name="now"
+    )
+    assert run_rule(rule, make_facts(TODAY, drugs=[*_old_chemo(5), running])).result == Result.MET

@@ -19,14 +19,16 @@ Closed world: with every source type retrieved and nothing matching, "none recor
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import DRUG_SOURCES, labels, ref, source_unknown, unavailable, unmapped, when
-from cds.engine.rules._history import Judged, conclude, judge_within
+from cds.engine.rules._history import SHOWN, Judged, conclude, judge_within
 from cds.facts import DrugExposure, FuzzyDate, ImmunizationFact, ProcedureFact
 from cds.results import Evidence, Outcome
 
@@ -64,34 +66,71 @@ def _mode(rule: dict[str, Any], ctx: Context) -> _Mode:
     return _Mode(current, within, ctx.today)
 
 
-def _judge(anchor: FuzzyDate | None, ongoing: bool, mode: _Mode, evidence: Evidence, text: str) -> Judged:
+class _Records:
+    """The judged records of one rule, in facts order.
+
+    A record outside the period is built only while fewer than ``SHOWN`` are kept: ``conclude`` names the
+    first ``SHOWN`` records, and only when none counts, so later ones would never be shown (a patient with
+    hundreds of old chemotherapy doses costs no more than one with three).
+    """
+
+    def __init__(self) -> None:
+        self.items: list[Judged] = []
+        self._outside = 0
+
+    @property
+    def want_outside(self) -> bool:
+        return self._outside < SHOWN
+
+    def add(self, judged: Judged | None) -> None:
+        if judged is None:
+            return
+        if judged.state == tr.Tri.FALSE:
+            self._outside += 1
+        self.items.append(judged)
+
+
+def _judge(
+    anchor: FuzzyDate | None,
+    ongoing: bool,
+    mode: _Mode,
+    evidence: Callable[[], Evidence],
+    text: str,
+    want_outside: bool,
+) -> Judged | None:
+    """The record judged against the rule's mode; None for a record outside it when ``want_outside`` is off."""
     if mode.current:
         if ongoing:
-            return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing)")
+            return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing)")
         if anchor is not None and anchor.earliest >= mode.today:  # planned to end today or later
             return Judged(
                 tr.Tri.TRUE,
-                evidence,
+                evidence(),
                 f"{text} (until {anchor})",
                 expires_on=anchor.latest + dt.timedelta(days=1),
             )
         if anchor is not None and anchor.latest >= mode.today:
-            return Judged(tr.Tri.UNKNOWN, evidence, f"{text} (ends {anchor})", need=f"end date of {text}")
-        return Judged(tr.Tri.FALSE, evidence, text)
+            return Judged(tr.Tri.UNKNOWN, evidence(), f"{text} (ends {anchor})", need=f"end date of {text}")
+        return Judged(tr.Tri.FALSE, evidence(), text) if want_outside else None
     if ongoing:
-        return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing, no end date)")
+        return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing, no end date)")
     if mode.within is None:
-        return Judged(tr.Tri.TRUE, evidence, text)
+        return Judged(tr.Tri.TRUE, evidence(), text)
+    if (
+        not want_outside
+        and anchor is not None
+        and tr.reached(anchor, mode.within, mode.today).state == tr.Tri.TRUE
+    ):
+        return None  # the period is over: judge_within would judge it FALSE
     return judge_within(
-        anchor, mode.within, mode.today, evidence, f"{text} on {anchor}" if anchor else text, text
+        anchor, mode.within, mode.today, evidence(), f"{text} on {anchor}" if anchor else text, text
     )
 
 
-def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
+def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -> None:
     classes = set(rule.get("drugClasses", ()))
     routes = set(rule.get("routes", ()))
-    out: list[Judged] = []
-    evidence_of = ctx.scratch.drug_evidence
+    cache = ctx.scratch.drug_evidence
     for position, d in ctx.scratch.drugs_in(classes, bool(classes & ANTICANCER_CLASSES)):
         matches = bool(d.classes & classes)
         unclassified = (
@@ -104,14 +143,14 @@ def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
         if d.status in NEVER_COUNTS or (d.status == "on-hold" and d.source == "MedicationRequest"):
             continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
-        evidence = evidence_of.get(position)
-        if evidence is None:
-            evidence = evidence_of[position] = _drug_evidence(d)
-        judged = _judge(d.end or d.start, ongoing, mode, evidence, d.name)
+        evidence = partial(_cached_drug_evidence, cache, position, d)
+        judged = _judge(d.end or d.start, ongoing, mode, evidence, d.name, records.want_outside)
+        if judged is None:
+            continue
         if unclassified and judged.state != tr.Tri.FALSE:
             judged = Judged(
                 tr.Tri.UNKNOWN,
-                evidence,
+                judged.evidence,
                 f"{d.name}: looks like an anticancer drug but is not classified",
                 need=f"drug class of {d.name}",
             )
@@ -119,10 +158,20 @@ def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
             if d.route is not None:
                 continue
             judged = Judged(
-                tr.Tri.UNKNOWN, evidence, f"{judged.text}, route not recorded", need=f"route of {d.name}"
+                tr.Tri.UNKNOWN,
+                judged.evidence,
+                f"{judged.text}, route not recorded",
+                need=f"route of {d.name}",
             )
-        out.append(judged)
-    return out
+        records.add(judged)
+
+
+def _cached_drug_evidence(cache: dict[int, Evidence], position: int, d: DrugExposure) -> Evidence:
+    """The drug's evidence, built once per call (``Scratch.drug_evidence``, by position in ``facts.drugs``)."""
+    found = cache.get(position)
+    if found is None:
+        found = cache[position] = _drug_evidence(d)
+    return found
 
 
 def _drug_evidence(d: DrugExposure) -> Evidence:
@@ -132,28 +181,26 @@ def _drug_evidence(d: DrugExposure) -> Evidence:
     )
 
 
-def _procedures(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
+def _procedures(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -> None:
     groups = set(rule.get("procedureGroups", ()))
     sites = set(rule.get("bodySites", ()))
-    out: list[Judged] = []
     for p in ctx.facts.procedures:
         if not (p.groups & groups):
             continue
-        evidence = _procedure_evidence(p)
         if sites and not (p.body_sites & sites):
             if not p.body_sites:
-                out.append(
+                records.add(
                     Judged(
                         tr.Tri.UNKNOWN,
-                        evidence,
+                        _procedure_evidence(p),
                         f"{p.display}, body site not recorded",
                         need=f"body site of {p.display}",
                     )
                 )
             continue
         ongoing = p.status in ("in-progress", "on-hold") and p.end is None
-        out.append(_judge(p.end or p.start, ongoing, mode, evidence, p.display))
-    return out
+        evidence = partial(_procedure_evidence, p)
+        records.add(_judge(p.end or p.start, ongoing, mode, evidence, p.display, records.want_outside))
 
 
 def _procedure_evidence(p: ProcedureFact) -> Evidence:
@@ -174,13 +221,12 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
     )
 
 
-def _vaccines(rule: dict[str, Any], mode: _Mode, ctx: Context) -> list[Judged]:
+def _vaccines(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -> None:
     groups = set(rule.get("vaccineGroups", ()))
-    out: list[Judged] = []
     for v in ctx.facts.immunizations:
         if v.groups & groups:
-            out.append(_judge(v.date, False, mode, _vaccine_evidence(v), v.display))
-    return out
+            evidence = partial(_vaccine_evidence, v)
+            records.add(_judge(v.date, False, mode, evidence, v.display, records.want_outside))
 
 
 def _vaccine_evidence(v: ImmunizationFact) -> Evidence:
@@ -204,17 +250,18 @@ def evaluate_exposure(rule: dict[str, Any], ctx: Context) -> Outcome:
         if kind != "bodysite":
             names += list(listed)
     sources: list[str] = []
-    judged: list[Judged] = []
+    records = _Records()
     mode = _mode(rule, ctx)
     if rule.get("drugClasses"):
         sources += list(DRUG_SOURCES)
-        judged += _drugs(rule, mode, ctx)
+        _drugs(rule, mode, ctx, records)
     if rule.get("procedureGroups"):
         sources.append("Procedure")
-        judged += _procedures(rule, mode, ctx)
+        _procedures(rule, mode, ctx, records)
     if rule.get("vaccineGroups"):
         sources.append("Immunization")
-        judged += _vaccines(rule, mode, ctx)
+        _vaccines(rule, mode, ctx, records)
+    judged = records.items
     name = labels(names)
     missing = unavailable(ctx, sources)
     if missing and not any(j.state == tr.Tri.TRUE for j in judged):
