@@ -16,6 +16,7 @@ from dataclasses import replace
 import pytest
 
 from cds.engine import evaluate_trial, evaluate_trials, plan
+from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import REGISTRY, TRIAL_KINDS
 from cds.engine.scratch import Scratch
@@ -261,3 +262,21 @@ def test_current_use_with_many_finished_records() -> None:
         "myelosuppressive-chemotherapy", start=TODAY - dt.timedelta(days=2), ongoing=True, name="now"
     )
     assert run_rule(rule, make_facts(TODAY, drugs=[*_old_chemo(5), running])).result == Result.MET
+
+
+def test_prepared_kinds_read_the_rule_once_at_compile_time() -> None:
+    node = plan.compile_rule({"kind": "condition", "groups": ["ild"], "within": {"value": 6, "unit": "mo"}})
+    assert node.spec.groups == frozenset({"ild"})
+    assert node.spec.within == tr.Duration(6, "mo")
+    exposure = plan.compile_rule({"kind": "exposure", "drugClasses": ["il2"], "current": True})
+    assert exposure.spec.current and exposure.spec.within is None
+    assert exposure.spec.sources == ("MedicationAdministration", "MedicationStatement", "MedicationRequest")
+    lab = plan.compile_rule(ANC)
+    assert lab.spec is lab.rule  # a kind without ``prepare`` gets its rule dict
+
+
+def test_a_rule_its_kind_cannot_prepare_is_unknown() -> None:
+    outcome = run_rule({"kind": "condition"}, make_facts(TODAY), trial=make_trial())
+    assert outcome.result == Result.UNKNOWN
+    assert outcome.reason == "could not evaluate this condition rule (internal error)"
+    assert outcome.needs == ("manual check",)

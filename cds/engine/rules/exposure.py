@@ -51,19 +51,72 @@ ANTICANCER_CLASSES = frozenset(
 NEVER_COUNTS = frozenset({"entered-in-error", "not-taken", "cancelled", "draft", "not-done", "intended"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Mode:
-    """What the rule asks, read once per rule: current use, or exposure within a period, or ever."""
+_FIELDS = (
+    ("drug", "drugClasses"),
+    ("procedure", "procedureGroups"),
+    ("vaccine", "vaccineGroups"),
+    ("bodysite", "bodySites"),
+)
 
+
+@dataclass(frozen=True, slots=True)
+class ExposureSpec:
+    """An exposure rule read once (``prepare``): what it matches, its mode and its reason texts."""
+
+    mapped: tuple[
+        tuple[str, tuple[str, ...]], ...
+    ]  # (mapping kind, names) that must not be unmapped, in order
+    drug_classes: frozenset[str]
+    unclassified_anticancer: bool  # drugs that look anticancer but have no class might match
+    routes: frozenset[str]
+    procedure_groups: frozenset[str]
+    body_sites: frozenset[str]
+    vaccine_groups: frozenset[str]
     current: bool
     within: tr.Duration | None
-    today: dt.date
+    sources: tuple[str, ...]  # resource types the rule reads (closed-world check)
+    names: tuple[str, ...]
+    name: str | None  # labels(names); None when there are no names (labels() then fails, as it always did)
+    found: str
+    none: str
+    outside: str
 
 
-def _mode(rule: dict[str, Any], ctx: Context) -> _Mode:
+def prepare_exposure(rule: dict[str, Any]) -> ExposureSpec:
+    mapped = tuple((kind, tuple(rule[field])) for kind, field in _FIELDS if rule.get(field))
+    names = tuple(n for kind, listed in mapped if kind != "bodysite" for n in listed)
     current = bool(rule.get("current"))
     within = tr.Duration.parse(rule["within"]) if not current and rule.get("within") else None
-    return _Mode(current, within, ctx.today)
+    classes = frozenset(rule.get("drugClasses", ()))
+    sources = (
+        (DRUG_SOURCES if rule.get("drugClasses") else ())
+        + (("Procedure",) if rule.get("procedureGroups") else ())
+        + (("Immunization",) if rule.get("vaccineGroups") else ())
+    )
+    name = labels(names) if names else None
+    if current:
+        texts = (f"currently receiving {name}", f"no current {name} recorded", f"no current {name}")
+    elif within is not None:
+        texts = (f"{name} within {within}", f"no {name} recorded", f"last {name} more than {within} ago")
+    else:
+        texts = (f"{name} recorded", f"no {name} recorded", f"no {name}")
+    return ExposureSpec(
+        mapped=mapped,
+        drug_classes=classes,
+        unclassified_anticancer=bool(classes & ANTICANCER_CLASSES),
+        routes=frozenset(rule.get("routes", ())),
+        procedure_groups=frozenset(rule.get("procedureGroups", ())),
+        body_sites=frozenset(rule.get("bodySites", ())),
+        vaccine_groups=frozenset(rule.get("vaccineGroups", ())),
+        current=current,
+        within=within,
+        sources=sources,
+        names=names,
+        name=name,
+        found=texts[0],
+        none=texts[1],
+        outside=texts[2],
+    )
 
 
 class _Records:
@@ -93,49 +146,47 @@ class _Records:
 def _judge(
     anchor: FuzzyDate | None,
     ongoing: bool,
-    mode: _Mode,
+    spec: ExposureSpec,
+    today: dt.date,
     evidence: Callable[[], Evidence],
     text: str,
     want_outside: bool,
 ) -> Judged | None:
     """The record judged against the rule's mode; None for a record outside it when ``want_outside`` is off."""
-    if mode.current:
+    if spec.current:
         if ongoing:
             return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing)")
-        if anchor is not None and anchor.earliest >= mode.today:  # planned to end today or later
+        if anchor is not None and anchor.earliest >= today:  # planned to end today or later
             return Judged(
                 tr.Tri.TRUE,
                 evidence(),
                 f"{text} (until {anchor})",
                 expires_on=anchor.latest + dt.timedelta(days=1),
             )
-        if anchor is not None and anchor.latest >= mode.today:
+        if anchor is not None and anchor.latest >= today:
             return Judged(tr.Tri.UNKNOWN, evidence(), f"{text} (ends {anchor})", need=f"end date of {text}")
         return Judged(tr.Tri.FALSE, evidence(), text) if want_outside else None
     if ongoing:
         return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing, no end date)")
-    if mode.within is None:
+    if spec.within is None:
         return Judged(tr.Tri.TRUE, evidence(), text)
     if (
         not want_outside
         and anchor is not None
-        and tr.reached(anchor, mode.within, mode.today).state == tr.Tri.TRUE
+        and tr.reached(anchor, spec.within, today).state == tr.Tri.TRUE
     ):
         return None  # the period is over: judge_within would judge it FALSE
     return judge_within(
-        anchor, mode.within, mode.today, evidence(), f"{text} on {anchor}" if anchor else text, text
+        anchor, spec.within, today, evidence(), f"{text} on {anchor}" if anchor else text, text
     )
 
 
-def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -> None:
-    classes = set(rule.get("drugClasses", ()))
-    routes = set(rule.get("routes", ()))
+def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
+    classes, routes, today = spec.drug_classes, spec.routes, ctx.today
     cache = ctx.scratch.drug_evidence
-    for position, d in ctx.scratch.drugs_in(classes, bool(classes & ANTICANCER_CLASSES)):
+    for position, d in ctx.scratch.drugs_in(classes, spec.unclassified_anticancer):
         matches = bool(d.classes & classes)
-        unclassified = (
-            d.looks_anticancer_unclassified and not d.classes and bool(classes & ANTICANCER_CLASSES)
-        )
+        unclassified = d.looks_anticancer_unclassified and not d.classes and spec.unclassified_anticancer
         if not (matches or unclassified):
             continue
         if d.source == "MedicationRequest" and not d.ongoing:
@@ -144,7 +195,7 @@ def _drugs(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -
             continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
         evidence = partial(_cached_drug_evidence, cache, position, d)
-        judged = _judge(d.end or d.start, ongoing, mode, evidence, d.name, records.want_outside)
+        judged = _judge(d.end or d.start, ongoing, spec, today, evidence, d.name, records.want_outside)
         if judged is None:
             continue
         if unclassified and judged.state != tr.Tri.FALSE:
@@ -181,9 +232,8 @@ def _drug_evidence(d: DrugExposure) -> Evidence:
     )
 
 
-def _procedures(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -> None:
-    groups = set(rule.get("procedureGroups", ()))
-    sites = set(rule.get("bodySites", ()))
+def _procedures(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
+    groups, sites = spec.procedure_groups, spec.body_sites
     for p in ctx.facts.procedures:
         if not (p.groups & groups):
             continue
@@ -200,7 +250,9 @@ def _procedures(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Recor
             continue
         ongoing = p.status in ("in-progress", "on-hold") and p.end is None
         evidence = partial(_procedure_evidence, p)
-        records.add(_judge(p.end or p.start, ongoing, mode, evidence, p.display, records.want_outside))
+        records.add(
+            _judge(p.end or p.start, ongoing, spec, ctx.today, evidence, p.display, records.want_outside)
+        )
 
 
 def _procedure_evidence(p: ProcedureFact) -> Evidence:
@@ -221,58 +273,33 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
     )
 
 
-def _vaccines(rule: dict[str, Any], mode: _Mode, ctx: Context, records: _Records) -> None:
-    groups = set(rule.get("vaccineGroups", ()))
+def _vaccines(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
+    groups = spec.vaccine_groups
     for v in ctx.facts.immunizations:
         if v.groups & groups:
             evidence = partial(_vaccine_evidence, v)
-            records.add(_judge(v.date, False, mode, evidence, v.display, records.want_outside))
+            records.add(_judge(v.date, False, spec, ctx.today, evidence, v.display, records.want_outside))
 
 
 def _vaccine_evidence(v: ImmunizationFact) -> Evidence:
     return Evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
 
 
-@register("exposure")
-def evaluate_exposure(rule: dict[str, Any], ctx: Context) -> Outcome:
-    names: list[str] = []
-    for kind, field in (
-        ("drug", "drugClasses"),
-        ("procedure", "procedureGroups"),
-        ("vaccine", "vaccineGroups"),
-        ("bodysite", "bodySites"),
-    ):
-        listed = rule.get(field)
-        if not listed:
-            continue
+@register("exposure", prepare=prepare_exposure)
+def evaluate_exposure(spec: ExposureSpec, ctx: Context) -> Outcome:
+    for kind, listed in spec.mapped:
         if (review := unmapped(ctx, kind, listed)) is not None:
             return review
-        if kind != "bodysite":
-            names += list(listed)
-    sources: list[str] = []
     records = _Records()
-    mode = _mode(rule, ctx)
-    if rule.get("drugClasses"):
-        sources += list(DRUG_SOURCES)
-        _drugs(rule, mode, ctx, records)
-    if rule.get("procedureGroups"):
-        sources.append("Procedure")
-        _procedures(rule, mode, ctx, records)
-    if rule.get("vaccineGroups"):
-        sources.append("Immunization")
-        _vaccines(rule, mode, ctx, records)
+    if spec.drug_classes:
+        _drugs(spec, ctx, records)
+    if spec.procedure_groups:
+        _procedures(spec, ctx, records)
+    if spec.vaccine_groups:
+        _vaccines(spec, ctx, records)
     judged = records.items
-    name = labels(names)
-    missing = unavailable(ctx, sources)
+    name = spec.name if spec.name is not None else labels(spec.names)
+    missing = unavailable(ctx, spec.sources)
     if missing and not any(j.state == tr.Tri.TRUE for j in judged):
         return source_unknown(missing, name)
-    if mode.current:
-        return conclude(
-            judged, f"currently receiving {name}", f"no current {name} recorded", f"no current {name}"
-        )
-    if mode.within is not None:
-        within = mode.within
-        return conclude(
-            judged, f"{name} within {within}", f"no {name} recorded", f"last {name} more than {within} ago"
-        )
-    return conclude(judged, f"{name} recorded", f"no {name} recorded", f"no {name}")
+    return conclude(judged, spec.found, spec.none, spec.outside)
