@@ -224,3 +224,17 @@ def test_month_arithmetic_matches_the_clamp_rule_on_both_sides_of_day_28(months:
             assert tr.add(day, tr.Duration(months, "mo")) == _reference_add_months(day, months)
             assert tr.subtract(day, tr.Duration(months, "mo")) == _reference_add_months(day, -months)
         day += dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("anchor", [FuzzyDate.of(dt.date(2024, 1, 31)), fuzzy("2024-02"), fuzzy("2023")])
+@pytest.mark.parametrize("duration", [tr.Duration(21, "d"), tr.Duration(1, "mo"), tr.Duration(1, "a")])
+def test_certainly_over_is_reached_true_on_both_sides_of_the_edge(
+    anchor: FuzzyDate, duration: tr.Duration
+) -> None:
+    edge = tr.add(anchor.latest, duration)
+    for on in (anchor.earliest, edge - dt.timedelta(days=1), edge, edge + dt.timedelta(days=1)):
+        assert tr.certainly_over(anchor, duration, on) == (
+            tr.reached(anchor, duration, on).state == tr.Tri.TRUE
+        )
+    assert not tr.certainly_over(anchor, duration, edge - dt.timedelta(days=1))
+    assert tr.certainly_over(anchor, duration, edge)

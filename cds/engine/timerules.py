@@ -142,6 +142,11 @@ def reached(anchor: FuzzyDate, duration: Duration, on: dt.date) -> Reach:
     return Reach(state, first, certain)
 
 
+def certainly_over(anchor: FuzzyDate, duration: Duration, on: dt.date) -> bool:
+    """``reached(anchor, duration, on).state == Tri.TRUE``, without building the :class:`Reach`."""
+    return on >= add(anchor.latest, duration)
+
+
 @dataclass(frozen=True)
 class Wait:
     """The combined waiting period of several exposures.

@@ -170,11 +170,7 @@ def _judge(
         return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing, no end date)")
     if spec.within is None:
         return Judged(tr.Tri.TRUE, evidence(), text)
-    if (
-        not want_outside
-        and anchor is not None
-        and tr.reached(anchor, spec.within, today).state == tr.Tri.TRUE
-    ):
+    if not want_outside and anchor is not None and tr.certainly_over(anchor, spec.within, today):
         return None  # the period is over: judge_within would judge it FALSE
     return judge_within(
         anchor, spec.within, today, evidence(), f"{text} on {anchor}" if anchor else text, text
