@@ -69,9 +69,9 @@ def test_a_shared_rule_is_evaluated_once_per_call_and_both_trials_get_its_outcom
     calls: list[str] = []
     original = REGISTRY["lab"]
 
-    def counting(rule, ctx):  # noqa: ANN001, ANN202
-        calls.append(rule["concept"])
-        return original(rule, ctx)
+    def counting(spec, ctx):  # noqa: ANN001, ANN202
+        calls.append(spec.concept)
+        return original(spec, ctx)
 
     monkeypatch.setitem(REGISTRY, "lab", counting)
     a, b = _two_trials(dict(ANC))  # equal rules, distinct dict objects
@@ -272,7 +272,9 @@ def test_prepared_kinds_read_the_rule_once_at_compile_time() -> None:
     assert exposure.spec.current and exposure.spec.within is None
     assert exposure.spec.sources == ("MedicationAdministration", "MedicationStatement", "MedicationRequest")
     lab = plan.compile_rule(ANC)
-    assert lab.spec is lab.rule  # a kind without ``prepare`` gets its rule dict
+    assert (lab.spec.concept, lab.spec.window_days) == ("anc", None)  # None: the configured window
+    sex = plan.compile_rule({"kind": "sex", "in": ["female"]})
+    assert sex.spec is sex.rule  # a kind without ``prepare`` gets its rule dict
 
 
 def test_a_rule_its_kind_cannot_prepare_is_unknown() -> None:
