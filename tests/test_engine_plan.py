@@ -282,3 +282,15 @@ def test_a_rule_its_kind_cannot_prepare_is_unknown() -> None:
     assert outcome.result == Result.UNKNOWN
     assert outcome.reason == "could not evaluate this condition rule (internal error)"
     assert outcome.needs == ("manual check",)
+
+
+def test_age_text_is_shared_within_a_call_only() -> None:
+    young = {"kind": "age", "max": {"value": 12, "unit": "a"}}
+    older = {"kind": "age", "min": {"value": 12, "unit": "a"}}
+    trial = make_trial(criteria=[criterion(young, "inc-01"), criterion(older, "inc-02")])
+    ten = evaluate_trials((trial,), make_facts(TODAY, age_years=10), CONFIG, "v", mappings=StubMappings())
+    assert [c.result for c in ten[0].criteria] == [Result.MET, Result.NOT_MET]
+    assert [c.evidence[0].value for c in ten[0].criteria] == ["10 years", "10 years"]
+    fifteen = evaluate_trials((trial,), make_facts(TODAY, age_years=15), CONFIG, "v", mappings=StubMappings())
+    assert [c.result for c in fifteen[0].criteria] == [Result.NOT_MET, Result.MET]
+    assert [c.evidence[0].value for c in fifteen[0].criteria] == ["15 years", "15 years"]

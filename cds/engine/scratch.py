@@ -41,6 +41,7 @@ class Scratch:
         self.memo: dict[str, Outcome] = {}
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
         # (concept, window, usable test) -> the deciding lab value and the values shown beside it
+        self.age: tuple[str, tuple[Evidence, ...]] | None = None  # age text and evidence (age rules)
         self.picks: dict[tuple[str, int, Hashable], Latest] = {}
 
     @cached_property

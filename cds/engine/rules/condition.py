@@ -76,7 +76,9 @@ def prepare_condition(rule: dict[str, Any]) -> ConditionSpec:
 
 @register("condition", prepare=prepare_condition)
 def evaluate_condition(spec: ConditionSpec, ctx: Context) -> Outcome:
-    review = unmapped(ctx, "condition", spec.ordered_groups) or unmapped(ctx, "bodysite", spec.ordered_sites)
+    review = unmapped(ctx, "condition", spec.ordered_groups)
+    if review is None and spec.ordered_sites:
+        review = unmapped(ctx, "bodysite", spec.ordered_sites)
     if review is not None:
         return review
     incomplete = not ctx.facts.source_ok("Condition")  # not retrieved, or a relevant record was unreadable
