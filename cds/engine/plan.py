@@ -6,9 +6,10 @@ lookup, ``ifTrue``/``ifFalse`` lookups and a fresh list of parts for every node 
 memo key.
 
 Memo
-    Within one evaluation (one patient, one configuration, one mapping catalogue) a
-    rule evaluates to the same outcome wherever it appears, so the five trials' 451 rule nodes need only
-    their ~320 distinct ones. ``Node.key`` is the rule's ``repr`` (key order, ``1`` vs ``1.0`` and
+    Within one call (one patient, one configuration, one mapping catalogue) a rule evaluates to the same
+    outcome wherever it appears: in several criteria of a trial, and in several trials when they are
+    evaluated together (``evaluate_trials``), where the five trials' 451 rule nodes need only their ~320
+    distinct ones. ``Node.key`` is the rule's ``repr`` (key order, ``1`` vs ``1.0`` and
     ``True`` vs ``1`` all stay distinct). Rule kinds that read the trial (``research``: its id;
     ``other-malignancy``: its target conditions; see ``registry.TRIAL_KINDS``) and every combinator above
     them get no key and are evaluated afresh for each trial. The memo lives in the per-call ``Context``
