@@ -205,3 +205,36 @@ def test_reached_is_monotonic_around_the_clearing_day(anchor: dt.date, value: in
     assert tr.reached(exact, duration, clears).state == tr.Tri.TRUE
     assert tr.reached(exact, duration, clears - dt.timedelta(days=1)).state == tr.Tri.FALSE
     assert clears >= anchor
+
+
+def _reference_add_months(day: dt.date, months: int) -> dt.date:
+    """The clamp rule spelled out with the calendar module for every day (no fast path)."""
+    import calendar
+
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+@pytest.mark.parametrize("months", [-25, -13, -12, -1, 0, 1, 2, 11, 12, 13, 24, 48])
+def test_month_arithmetic_matches_the_clamp_rule_on_both_sides_of_day_28(months: int) -> None:
+    day = dt.date(2023, 1, 1)
+    while day <= dt.date(2024, 12, 31):  # a common and a leap year: days 28, 29, 30, 31 of every month
+        assert tr._add_months(day, months) == _reference_add_months(day, months)
+        if months >= 0:
+            assert tr.add(day, tr.Duration(months, "mo")) == _reference_add_months(day, months)
+            assert tr.subtract(day, tr.Duration(months, "mo")) == _reference_add_months(day, -months)
+        day += dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("anchor", [FuzzyDate.of(dt.date(2024, 1, 31)), fuzzy("2024-02"), fuzzy("2023")])
+@pytest.mark.parametrize("duration", [tr.Duration(21, "d"), tr.Duration(1, "mo"), tr.Duration(1, "a")])
+def test_certainly_over_is_reached_true_on_both_sides_of_the_edge(
+    anchor: FuzzyDate, duration: tr.Duration
+) -> None:
+    edge = tr.add(anchor.latest, duration)
+    for on in (anchor.earliest, edge - dt.timedelta(days=1), edge, edge + dt.timedelta(days=1)):
+        assert tr.certainly_over(anchor, duration, on) == (
+            tr.reached(anchor, duration, on).state == tr.Tri.TRUE
+        )
+    assert not tr.certainly_over(anchor, duration, edge - dt.timedelta(days=1))
+    assert tr.certainly_over(anchor, duration, edge)

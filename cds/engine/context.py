@@ -1,15 +1,20 @@
-"""What every rule evaluator may read: the patient facts, the trial, the configuration and the mappings."""
+"""What every rule evaluator may read: the patient facts, the trial, the configuration and the mappings.
+
+``scratch`` (``cds.engine.scratch``) holds what one evaluation call shares between its contexts: the memo of
+rule outcomes and lazily built fact indexes. ``evaluate_trials`` passes one per call; a context made without
+one gets its own.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from cds.config import Config
+from cds.engine.scratch import Scratch
 from cds.facts import PatientFacts
-from cds.results import Outcome
 from cds.trials import Trial
 
 
@@ -47,13 +52,18 @@ class Context:
     config: Config
     trial: Trial
     mappings: MappingsView
+    scratch: Scratch = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.scratch is None:
+            object.__setattr__(self, "scratch", Scratch(self.facts, self.config, self.mappings))
+        elif not (
+            self.scratch.facts is self.facts
+            and self.scratch.config is self.config
+            and self.scratch.mappings is self.mappings
+        ):
+            raise ValueError("a scratch belongs to one call: its facts, configuration and mappings")
 
     @property
     def today(self) -> dt.date:
         return self.facts.evaluation_date
-
-    def evaluate(self, rule: dict[str, Any]) -> Outcome:
-        """Evaluate a nested rule (used by the combinators)."""
-        from cds.engine.evaluate import evaluate_rule
-
-        return evaluate_rule(rule, self)

@@ -8,20 +8,28 @@ expires (a minor turns 18), the criterion clears that day at the latest.
 from __future__ import annotations
 
 from cds.engine.context import Context
-from cds.engine.evaluate import evaluate_rule
+from cds.engine.plan import CompiledCriterion, evaluate_node
 from cds.results import CriterionResult, Outcome, Result
-from cds.trials import CriterionDef
+
+# Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
+MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
+    Result.MET,
+    Result.NOT_MET,
+    Result.UNKNOWN,
+    Result.REVIEW,
+    Result.NOT_APPLICABLE,
+)
 
 
-def _gated(criterion: CriterionDef, ctx: Context) -> Outcome:
-    if not criterion.applies_when:
-        return evaluate_rule(criterion.rule, ctx)
-    gate = evaluate_rule(criterion.applies_when, ctx)
-    if gate.result == Result.NOT_MET:
-        return Outcome(Result.NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
-    outcome = evaluate_rule(criterion.rule, ctx)
-    if gate.result in (Result.UNKNOWN, Result.REVIEW):
-        if outcome.result in (Result.MET, Result.NOT_APPLICABLE):
+def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
+    if compiled.applies_when is None:
+        return evaluate_node(compiled.rule, ctx)
+    gate = evaluate_node(compiled.applies_when, ctx)
+    if gate.result == NOT_MET:
+        return Outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
+    outcome = evaluate_node(compiled.rule, ctx)
+    if gate.result in (UNKNOWN, REVIEW):
+        if outcome.result in (MET, NOT_APPLICABLE):
             return outcome
         return Outcome(
             gate.result,
@@ -29,7 +37,7 @@ def _gated(criterion: CriterionDef, ctx: Context) -> Outcome:
             gate.evidence + outcome.evidence,
             needs=tuple(dict.fromkeys(gate.needs + outcome.needs)),
         )
-    if outcome.result == Result.NOT_MET and gate.expires_on is not None:
+    if outcome.result == NOT_MET and gate.expires_on is not None:
         clears = gate.expires_on if outcome.clears_on is None else min(outcome.clears_on, gate.expires_on)
         return Outcome(
             outcome.result,
@@ -43,8 +51,9 @@ def _gated(criterion: CriterionDef, ctx: Context) -> Outcome:
     return outcome
 
 
-def evaluate_criterion(criterion: CriterionDef, ctx: Context) -> CriterionResult:
-    outcome = _gated(criterion, ctx)
+def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionResult:
+    criterion = compiled.criterion
+    outcome = _gated(compiled, ctx)
     return CriterionResult(
         id=criterion.id,
         type=criterion.type,
@@ -52,9 +61,9 @@ def evaluate_criterion(criterion: CriterionDef, ctx: Context) -> CriterionResult
         result=outcome.result,
         reason=outcome.reason,
         evidence=outcome.evidence,
-        clears_on=outcome.clears_on if outcome.result == Result.NOT_MET else None,
-        expires_on=outcome.expires_on if outcome.result != Result.NOT_MET else None,
-        needs=outcome.needs if outcome.result in (Result.UNKNOWN, Result.REVIEW) else (),
+        clears_on=outcome.clears_on if outcome.result == NOT_MET else None,
+        expires_on=outcome.expires_on if outcome.result != NOT_MET else None,
+        needs=outcome.needs if outcome.result in (UNKNOWN, REVIEW) else (),
         curator_review=criterion.curator_review,
         stale_on=outcome.stale_on,  # kept only where it matters: see verdict.decide
     )

@@ -1,33 +1,18 @@
-"""Evaluate one rule: look up its kind's evaluator, apply ``ifTrue``/``ifFalse`` review overrides.
+"""Evaluate one rule dict: compile it (``cds.engine.plan``) and evaluate the compiled node.
 
-Bad input never raises out of the engine: an unknown kind or an evaluator error becomes ``review`` /
-``unknown`` with a plain reason (and a log line without patient data).
+The engine itself evaluates trials through their cached compiled form; this entry point serves single
+rules (tests, tools). Bad input never raises out of the engine: an unknown kind or an evaluator error
+becomes ``review`` / ``unknown`` with a plain reason (and a log line without patient data).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from cds.engine import combinators, rules  # noqa: F401  (import registers every kind)
-from cds.engine.combinators import apply_overrides
 from cds.engine.context import Context
-from cds.engine.registry import REGISTRY
-from cds.results import Outcome, Result
-
-log = logging.getLogger(__name__)
+from cds.engine.plan import compile_rule, evaluate_node
+from cds.results import Outcome
 
 
 def evaluate_rule(rule: dict[str, Any], ctx: Context) -> Outcome:
-    kind = rule.get("kind") if isinstance(rule, dict) else None
-    evaluator = REGISTRY.get(kind) if isinstance(kind, str) else None
-    if evaluator is None:
-        return Outcome(Result.REVIEW, f"rule kind {kind!r} is not known to this engine; check by hand")
-    try:
-        outcome = evaluator(rule, ctx)
-    except Exception:  # noqa: BLE001 - a defect in one rule must not break the whole evaluation
-        log.exception("rule evaluation failed for kind %s in trial %s", kind, ctx.trial.id)
-        return Outcome(
-            Result.UNKNOWN, f"could not evaluate this {kind} rule (internal error)", needs=("manual check",)
-        )
-    return apply_overrides(outcome, rule)
+    return evaluate_node(compile_rule(rule), ctx)

@@ -89,6 +89,8 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + (day.month - 1) + months
     year, month0 = divmod(index, 12)
     month = month0 + 1
+    if day.day <= 28:  # every month has this day: no clamping (and no month-length lookup) needed
+        return dt.date(year, month, day.day)
     last = calendar.monthrange(year, month)[1]
     return dt.date(year, month, min(day.day, last))
 
@@ -138,6 +140,11 @@ def reached(anchor: FuzzyDate, duration: Duration, on: dt.date) -> Reach:
     else:
         state = Tri.UNKNOWN
     return Reach(state, first, certain)
+
+
+def certainly_over(anchor: FuzzyDate, duration: Duration, on: dt.date) -> bool:
+    """``reached(anchor, duration, on).state == Tri.TRUE``, without building the :class:`Reach`."""
+    return on >= add(anchor.latest, duration)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ def num(value: float) -> str:
 
 def unmapped(ctx: Context, kind: str, names: Iterable[str]) -> Outcome | None:
     """``review`` when a mapping declares one of the names unmapped (no verified codes)."""
-    bad = [n for n in names if ctx.mappings.is_unmapped(kind, n)]
+    is_unmapped = ctx.mappings.is_unmapped
+    bad = [n for n in names if is_unmapped(kind, n)]
     if not bad:
         return None
     return Outcome(

@@ -15,6 +15,8 @@ from cds.engine import timerules as tr
 from cds.facts import FuzzyDate
 from cds.results import Evidence, Outcome, Result
 
+SHOWN = 3  # records named in a reason (and shown as evidence) when none of them counts
+
 
 @dataclass(frozen=True)
 class Judged:
@@ -65,21 +67,21 @@ def conclude(judged: Sequence[Judged], found: str, none: str, outside: str) -> O
         latest = sorted(true, key=lambda j: j.expires_on or dt.date.max, reverse=True)
         return Outcome(
             Result.MET,
-            f"{found}: {'; '.join(j.text for j in latest[:3])}",
+            f"{found}: {'; '.join(j.text for j in latest[:SHOWN])}",
             tuple(j.evidence for j in latest),
             expires_on=expires,
         )
     if maybe:
         return Outcome(
             Result.UNKNOWN,
-            f"{found}?: {'; '.join(j.text for j in maybe[:3])}",
+            f"{found}?: {'; '.join(j.text for j in maybe[:SHOWN])}",
             tuple(j.evidence for j in maybe),
             needs=tuple(dict.fromkeys(j.need for j in maybe if j.need)),
         )
     if judged:
         return Outcome(
             Result.NOT_MET,
-            f"{outside}: {'; '.join(j.text for j in judged[:3])}",
-            tuple(j.evidence for j in judged[:3]),
+            f"{outside}: {'; '.join(j.text for j in judged[:SHOWN])}",
+            tuple(j.evidence for j in judged[:SHOWN]),
         )
     return Outcome(Result.NOT_MET, none)

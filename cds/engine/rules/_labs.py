@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from cds.engine import timerules as tr
+from cds.engine.context import Context
 from cds.engine.rules._common import label, num, ref, unit_text
 from cds.facts import LabValue
 from cds.results import Evidence, Outcome, Result
@@ -47,6 +48,32 @@ def pick_latest(
         elif len(older) < MAX_OLD_EVIDENCE:
             older.append(item)
     return Pick(chosen, tuple(older), tuple(unusable), tuple(same_day))
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A :class:`Pick` with what every rule on it shows: ``context`` (older / unusable values as evidence)
+    and, when no value decides, ``missing`` (the reason; empty otherwise)."""
+
+    pick: Pick
+    context: tuple[Evidence, ...]
+    missing: str
+
+
+def latest(
+    ctx: Context, concept: str, window_days: int, usable: Callable[[LabValue], bool], usable_key: Hashable
+) -> Latest:
+    """:func:`pick_latest` over the patient's ``concept`` values, computed once per call for each
+    ``(concept, window_days, usable_key)``; ``usable_key`` names the ``usable`` test (equal keys must mean
+    the same test)."""
+    key = (concept, window_days, usable_key)
+    cache = ctx.scratch.picks
+    found = cache.get(key)
+    if found is None:
+        pick = pick_latest(ctx.facts.lab_values(concept), window_days, ctx.today, usable)
+        missing = missing_reason(concept, pick, window_days) if pick.value is None else ""
+        found = cache[key] = Latest(pick, context_evidence(pick, window_days), missing)
+    return found
 
 
 def resolve_same_day(outcomes: list[Outcome], name: str, item: LabValue, window_days: int) -> Outcome:

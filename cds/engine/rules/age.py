@@ -2,33 +2,61 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import ref
+from cds.facts import FuzzyDate
 from cds.results import Evidence, Outcome, Result
 
 
-@register("age")
-def evaluate_age(rule: dict[str, Any], ctx: Context) -> Outcome:
-    demo = ctx.facts.demographics
-    birth = demo.birth_date
+@dataclass(frozen=True, slots=True)
+class AgeSpec:
+    """An age rule read once (``prepare``): its limits and their text."""
+
+    minimum: tr.Duration | None
+    maximum: tr.Duration | None
+    limits: str  # "12 years to 17 years", "at least 12 years", "up to 17 years"
+
+
+def prepare_age(rule: dict[str, Any]) -> AgeSpec:
+    minimum = tr.Duration.parse(rule["min"]) if rule.get("min") else None
+    maximum = tr.Duration.parse(rule["max"]) if rule.get("max") else None
+    limits = (
+        " to ".join(str(d) for d in (minimum, maximum) if d)
+        if minimum and maximum
+        else (f"at least {minimum}" if minimum else f"up to {maximum}")
+    )
+    return AgeSpec(minimum, maximum, limits)
+
+
+def _age_today(ctx: Context, birth: FuzzyDate) -> tuple[str, tuple[Evidence, ...]]:
+    """The age text and its evidence, built once per call (``Scratch.age``)."""
+    if ctx.scratch.age is None:
+        age = tr.age_text(birth, ctx.today)
+        evidence = (
+            Evidence(
+                resource=ref("Patient", ctx.facts.demographics.resource_id),
+                value=age,
+                date=str(birth),
+                note="birth date; age today",
+            ),
+        )
+        ctx.scratch.age = (age, evidence)
+    return ctx.scratch.age
+
+
+@register("age", prepare=prepare_age)
+def evaluate_age(spec: AgeSpec, ctx: Context) -> Outcome:
+    birth = ctx.facts.demographics.birth_date
     if birth is None:
         return Outcome(Result.UNKNOWN, "date of birth not recorded", needs=("date of birth",))
     today = ctx.today
-    age = tr.age_text(birth, today)
-    evidence = (
-        Evidence(
-            resource=ref("Patient", demo.resource_id),
-            value=age,
-            date=str(birth),
-            note="birth date; age today",
-        ),
-    )
-    minimum = tr.Duration.parse(rule["min"]) if rule.get("min") else None
-    maximum = tr.Duration.parse(rule["max"]) if rule.get("max") else None
+    age, evidence = _age_today(ctx, birth)
+    minimum, maximum = spec.minimum, spec.maximum
     expires = None
     if maximum is not None:
         out = tr.aged_out(birth, maximum, today)
@@ -59,9 +87,4 @@ def evaluate_age(rule: dict[str, Any], ctx: Context) -> Outcome:
                 evidence,
                 needs=("exact date of birth",),
             )
-    limits = (
-        " to ".join(str(d) for d in (minimum, maximum) if d)
-        if minimum and maximum
-        else (f"at least {minimum}" if minimum else f"up to {maximum}")
-    )
-    return Outcome(Result.MET, f"age {age} is within {limits}", evidence, expires_on=expires)
+    return Outcome(Result.MET, f"age {age} is within {spec.limits}", evidence, expires_on=expires)

@@ -9,9 +9,7 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import label, unmapped
 from cds.engine.rules._labs import (
-    context_evidence,
-    missing_reason,
-    pick_latest,
+    latest,
     resolve_same_day,
     value_evidence,
 )
@@ -31,13 +29,14 @@ def evaluate_coded(rule: dict[str, Any], ctx: Context) -> Outcome:
     window = int(rule.get("windowDays", ctx.config.screening_window_days))
     tokens = list(rule["in"])
     name = label(concept)
-    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable)
+    found = latest(ctx, concept, window, _usable, "coded")
+    pick, extra = found.pick, found.context
     item = pick.value
     if item is None:
         return Outcome(
             Result.UNKNOWN,
-            missing_reason(concept, pick, window),
-            context_evidence(pick, window),
+            found.missing,
+            extra,
             needs=(f"{name} within {window} days",),
         )
     outcomes = [_judge(v, tokens, name, window) for v in (item, *pick.same_day)]

@@ -9,6 +9,7 @@ that is present decides the predicate true.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cds.engine import timerules as tr
@@ -34,16 +35,54 @@ def condition_evidence(c: ConditionFact) -> Evidence:
     )
 
 
-@register("condition")
-def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
-    groups = set(rule["groups"])
-    sites = set(rule.get("bodySites", ()))
-    review = unmapped(ctx, "condition", sorted(groups)) or unmapped(ctx, "bodysite", sorted(sites))
+@dataclass(frozen=True, slots=True)
+class ConditionSpec:
+    """A condition rule read once (``prepare``): the groups and sites it matches, its period and texts."""
+
+    groups: frozenset[str]
+    ordered_groups: tuple[str, ...]
+    sites: frozenset[str]
+    ordered_sites: tuple[str, ...]
+    active_only: bool
+    within: tr.Duration | None
+    name: str
+    found: str
+    none: str
+    outside: str
+
+
+def prepare_condition(rule: dict[str, Any]) -> ConditionSpec:
+    groups = frozenset(rule["groups"])
+    sites = frozenset(rule.get("bodySites", ()))
+    ordered = tuple(sorted(groups))
+    name = labels(ordered)
+    active_only = bool(rule.get("active", True))
+    within = tr.Duration.parse(rule["within"]) if rule.get("within") else None
+    qualifier = "active " if active_only and not name.startswith("active") else ""
+    period = f" within {within}" if within else ""
+    return ConditionSpec(
+        groups=groups,
+        ordered_groups=ordered,
+        sites=sites,
+        ordered_sites=tuple(sorted(sites)),
+        active_only=active_only,
+        within=within,
+        name=name,
+        found=f"{qualifier}{name} recorded{period}",
+        none=f"no {qualifier}{name} recorded{period}",
+        outside=f"{name} recorded, not within {within}",
+    )
+
+
+@register("condition", prepare=prepare_condition)
+def evaluate_condition(spec: ConditionSpec, ctx: Context) -> Outcome:
+    review = unmapped(ctx, "condition", spec.ordered_groups)
+    if review is None and spec.ordered_sites:
+        review = unmapped(ctx, "bodysite", spec.ordered_sites)
     if review is not None:
         return review
     incomplete = not ctx.facts.source_ok("Condition")  # not retrieved, or a relevant record was unreadable
-    active_only = rule.get("active", True)
-    within = tr.Duration.parse(rule["within"]) if rule.get("within") else None
+    groups, sites, active_only, within = spec.groups, spec.sites, spec.active_only, spec.within
     judged: list[Judged] = []
     for c in ctx.facts.conditions:
         if not (c.groups & groups) or c.verification_status in NEVER_COUNTS:
@@ -78,13 +117,5 @@ def evaluate_condition(rule: dict[str, Any], ctx: Context) -> Outcome:
             )
         )
     if incomplete and not any(j.state == tr.Tri.TRUE for j in judged):
-        return source_unknown(["Condition"], labels(sorted(groups)))
-    name = labels(sorted(groups))
-    qualifier = "active " if active_only and not name.startswith("active") else ""
-    period = f" within {within}" if within else ""
-    return conclude(
-        judged,
-        f"{qualifier}{name} recorded{period}",
-        f"no {qualifier}{name} recorded{period}",
-        f"{name} recorded, not within {within}",
-    )
+        return source_unknown(["Condition"], spec.name)
+    return conclude(judged, spec.found, spec.none, spec.outside)

@@ -19,13 +19,16 @@ Closed world: with every source type retrieved and nothing matching, "none recor
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import DRUG_SOURCES, labels, ref, source_unknown, unavailable, unmapped, when
-from cds.engine.rules._history import Judged, conclude, judge_within
+from cds.engine.rules._history import SHOWN, Judged, conclude, judge_within
 from cds.facts import DrugExposure, FuzzyDate, ImmunizationFact, ProcedureFact
 from cds.results import Evidence, Outcome
 
@@ -48,39 +51,138 @@ ANTICANCER_CLASSES = frozenset(
 NEVER_COUNTS = frozenset({"entered-in-error", "not-taken", "cancelled", "draft", "not-done", "intended"})
 
 
+_FIELDS = (
+    ("drug", "drugClasses"),
+    ("procedure", "procedureGroups"),
+    ("vaccine", "vaccineGroups"),
+    ("bodysite", "bodySites"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureSpec:
+    """An exposure rule read once (``prepare``): what it matches, its mode and its reason texts."""
+
+    mapped: tuple[
+        tuple[str, tuple[str, ...]], ...
+    ]  # (mapping kind, names) that must not be unmapped, in order
+    drug_classes: frozenset[str]
+    unclassified_anticancer: bool  # drugs that look anticancer but have no class might match
+    routes: frozenset[str]
+    procedure_groups: frozenset[str]
+    body_sites: frozenset[str]
+    vaccine_groups: frozenset[str]
+    current: bool
+    within: tr.Duration | None
+    sources: tuple[str, ...]  # resource types the rule reads (closed-world check)
+    names: tuple[str, ...]
+    name: str | None  # labels(names); None when there are no names (labels() then fails, as it always did)
+    found: str
+    none: str
+    outside: str
+
+
+def prepare_exposure(rule: dict[str, Any]) -> ExposureSpec:
+    mapped = tuple((kind, tuple(rule[field])) for kind, field in _FIELDS if rule.get(field))
+    names = tuple(n for kind, listed in mapped if kind != "bodysite" for n in listed)
+    current = bool(rule.get("current"))
+    within = tr.Duration.parse(rule["within"]) if not current and rule.get("within") else None
+    classes = frozenset(rule.get("drugClasses", ()))
+    sources = (
+        (DRUG_SOURCES if rule.get("drugClasses") else ())
+        + (("Procedure",) if rule.get("procedureGroups") else ())
+        + (("Immunization",) if rule.get("vaccineGroups") else ())
+    )
+    name = labels(names) if names else None
+    if current:
+        texts = (f"currently receiving {name}", f"no current {name} recorded", f"no current {name}")
+    elif within is not None:
+        texts = (f"{name} within {within}", f"no {name} recorded", f"last {name} more than {within} ago")
+    else:
+        texts = (f"{name} recorded", f"no {name} recorded", f"no {name}")
+    return ExposureSpec(
+        mapped=mapped,
+        drug_classes=classes,
+        unclassified_anticancer=bool(classes & ANTICANCER_CLASSES),
+        routes=frozenset(rule.get("routes", ())),
+        procedure_groups=frozenset(rule.get("procedureGroups", ())),
+        body_sites=frozenset(rule.get("bodySites", ())),
+        vaccine_groups=frozenset(rule.get("vaccineGroups", ())),
+        current=current,
+        within=within,
+        sources=sources,
+        names=names,
+        name=name,
+        found=texts[0],
+        none=texts[1],
+        outside=texts[2],
+    )
+
+
+class _Records:
+    """The judged records of one rule, in facts order.
+
+    A record outside the period is built only while fewer than ``SHOWN`` are kept: ``conclude`` names the
+    first ``SHOWN`` records, and only when none counts, so later ones would never be shown (a patient with
+    hundreds of old chemotherapy doses costs no more than one with three).
+    """
+
+    def __init__(self) -> None:
+        self.items: list[Judged] = []
+        self._outside = 0
+
+    @property
+    def want_outside(self) -> bool:
+        return self._outside < SHOWN
+
+    def add(self, judged: Judged | None) -> None:
+        if judged is None:
+            return
+        if judged.state == tr.Tri.FALSE:
+            self._outside += 1
+        self.items.append(judged)
+
+
 def _judge(
-    anchor: FuzzyDate | None, ongoing: bool, rule: dict[str, Any], ctx: Context, evidence: Evidence, text: str
-) -> Judged:
-    if rule.get("current"):
+    anchor: FuzzyDate | None,
+    ongoing: bool,
+    spec: ExposureSpec,
+    today: dt.date,
+    evidence: Callable[[], Evidence],
+    text: str,
+    want_outside: bool,
+) -> Judged | None:
+    """The record judged against the rule's mode; None for a record outside it when ``want_outside`` is off."""
+    if spec.current:
         if ongoing:
-            return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing)")
-        if anchor is not None and anchor.earliest >= ctx.today:  # planned to end today or later
+            return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing)")
+        if anchor is not None and anchor.earliest >= today:  # planned to end today or later
             return Judged(
                 tr.Tri.TRUE,
-                evidence,
+                evidence(),
                 f"{text} (until {anchor})",
                 expires_on=anchor.latest + dt.timedelta(days=1),
             )
-        if anchor is not None and anchor.latest >= ctx.today:
-            return Judged(tr.Tri.UNKNOWN, evidence, f"{text} (ends {anchor})", need=f"end date of {text}")
-        return Judged(tr.Tri.FALSE, evidence, text)
+        if anchor is not None and anchor.latest >= today:
+            return Judged(tr.Tri.UNKNOWN, evidence(), f"{text} (ends {anchor})", need=f"end date of {text}")
+        return Judged(tr.Tri.FALSE, evidence(), text) if want_outside else None
     if ongoing:
-        return Judged(tr.Tri.TRUE, evidence, f"{text} (ongoing, no end date)")
-    if not rule.get("within"):
-        return Judged(tr.Tri.TRUE, evidence, text)
-    within = tr.Duration.parse(rule["within"])
-    return judge_within(anchor, within, ctx.today, evidence, f"{text} on {anchor}" if anchor else text, text)
+        return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing, no end date)")
+    if spec.within is None:
+        return Judged(tr.Tri.TRUE, evidence(), text)
+    if not want_outside and anchor is not None and tr.certainly_over(anchor, spec.within, today):
+        return None  # the period is over: judge_within would judge it FALSE
+    return judge_within(
+        anchor, spec.within, today, evidence(), f"{text} on {anchor}" if anchor else text, text
+    )
 
 
-def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
-    classes = set(rule.get("drugClasses", ()))
-    routes = set(rule.get("routes", ()))
-    out: list[Judged] = []
-    for d in ctx.facts.drugs:
+def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
+    classes, routes, today = spec.drug_classes, spec.routes, ctx.today
+    cache = ctx.scratch.drug_evidence
+    for position, d in ctx.scratch.drugs_in(classes, spec.unclassified_anticancer):
         matches = bool(d.classes & classes)
-        unclassified = (
-            d.looks_anticancer_unclassified and not d.classes and bool(classes & ANTICANCER_CLASSES)
-        )
+        unclassified = d.looks_anticancer_unclassified and not d.classes and spec.unclassified_anticancer
         if not (matches or unclassified):
             continue
         if d.source == "MedicationRequest" and not d.ongoing:
@@ -88,12 +190,14 @@ def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
         if d.status in NEVER_COUNTS or (d.status == "on-hold" and d.source == "MedicationRequest"):
             continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
-        evidence = _drug_evidence(d)
-        judged = _judge(d.end or d.start, ongoing, rule, ctx, evidence, d.name)
+        evidence = partial(_cached_drug_evidence, cache, position, d)
+        judged = _judge(d.end or d.start, ongoing, spec, today, evidence, d.name, records.want_outside)
+        if judged is None:
+            continue
         if unclassified and judged.state != tr.Tri.FALSE:
             judged = Judged(
                 tr.Tri.UNKNOWN,
-                evidence,
+                judged.evidence,
                 f"{d.name}: looks like an anticancer drug but is not classified",
                 need=f"drug class of {d.name}",
             )
@@ -101,10 +205,20 @@ def _drugs(rule: dict[str, Any], ctx: Context) -> list[Judged]:
             if d.route is not None:
                 continue
             judged = Judged(
-                tr.Tri.UNKNOWN, evidence, f"{judged.text}, route not recorded", need=f"route of {d.name}"
+                tr.Tri.UNKNOWN,
+                judged.evidence,
+                f"{judged.text}, route not recorded",
+                need=f"route of {d.name}",
             )
-        out.append(judged)
-    return out
+        records.add(judged)
+
+
+def _cached_drug_evidence(cache: dict[int, Evidence], position: int, d: DrugExposure) -> Evidence:
+    """The drug's evidence, built once per call (``Scratch.drug_evidence``, by position in ``facts.drugs``)."""
+    found = cache.get(position)
+    if found is None:
+        found = cache[position] = _drug_evidence(d)
+    return found
 
 
 def _drug_evidence(d: DrugExposure) -> Evidence:
@@ -114,28 +228,27 @@ def _drug_evidence(d: DrugExposure) -> Evidence:
     )
 
 
-def _procedures(rule: dict[str, Any], ctx: Context) -> list[Judged]:
-    groups = set(rule.get("procedureGroups", ()))
-    sites = set(rule.get("bodySites", ()))
-    out: list[Judged] = []
+def _procedures(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
+    groups, sites = spec.procedure_groups, spec.body_sites
     for p in ctx.facts.procedures:
         if not (p.groups & groups):
             continue
-        evidence = _procedure_evidence(p)
         if sites and not (p.body_sites & sites):
             if not p.body_sites:
-                out.append(
+                records.add(
                     Judged(
                         tr.Tri.UNKNOWN,
-                        evidence,
+                        _procedure_evidence(p),
                         f"{p.display}, body site not recorded",
                         need=f"body site of {p.display}",
                     )
                 )
             continue
         ongoing = p.status in ("in-progress", "on-hold") and p.end is None
-        out.append(_judge(p.end or p.start, ongoing, rule, ctx, evidence, p.display))
-    return out
+        evidence = partial(_procedure_evidence, p)
+        records.add(
+            _judge(p.end or p.start, ongoing, spec, ctx.today, evidence, p.display, records.want_outside)
+        )
 
 
 def _procedure_evidence(p: ProcedureFact) -> Evidence:
@@ -156,54 +269,33 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
     )
 
 
-def _vaccines(rule: dict[str, Any], ctx: Context) -> list[Judged]:
-    groups = set(rule.get("vaccineGroups", ()))
-    out: list[Judged] = []
+def _vaccines(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
+    groups = spec.vaccine_groups
     for v in ctx.facts.immunizations:
         if v.groups & groups:
-            out.append(_judge(v.date, False, rule, ctx, _vaccine_evidence(v), v.display))
-    return out
+            evidence = partial(_vaccine_evidence, v)
+            records.add(_judge(v.date, False, spec, ctx.today, evidence, v.display, records.want_outside))
 
 
 def _vaccine_evidence(v: ImmunizationFact) -> Evidence:
     return Evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
 
 
-@register("exposure")
-def evaluate_exposure(rule: dict[str, Any], ctx: Context) -> Outcome:
-    names: list[str] = []
-    for kind, field in (
-        ("drug", "drugClasses"),
-        ("procedure", "procedureGroups"),
-        ("vaccine", "vaccineGroups"),
-    ):
-        if (review := unmapped(ctx, kind, rule.get(field, ()))) is not None:
+@register("exposure", prepare=prepare_exposure)
+def evaluate_exposure(spec: ExposureSpec, ctx: Context) -> Outcome:
+    for kind, listed in spec.mapped:
+        if (review := unmapped(ctx, kind, listed)) is not None:
             return review
-        names += list(rule.get(field, ()))
-    if (review := unmapped(ctx, "bodysite", rule.get("bodySites", ()))) is not None:
-        return review
-    sources: list[str] = []
-    judged: list[Judged] = []
-    if rule.get("drugClasses"):
-        sources += list(DRUG_SOURCES)
-        judged += _drugs(rule, ctx)
-    if rule.get("procedureGroups"):
-        sources.append("Procedure")
-        judged += _procedures(rule, ctx)
-    if rule.get("vaccineGroups"):
-        sources.append("Immunization")
-        judged += _vaccines(rule, ctx)
-    name = labels(names)
-    missing = unavailable(ctx, sources)
+    records = _Records()
+    if spec.drug_classes:
+        _drugs(spec, ctx, records)
+    if spec.procedure_groups:
+        _procedures(spec, ctx, records)
+    if spec.vaccine_groups:
+        _vaccines(spec, ctx, records)
+    judged = records.items
+    name = spec.name if spec.name is not None else labels(spec.names)
+    missing = unavailable(ctx, spec.sources)
     if missing and not any(j.state == tr.Tri.TRUE for j in judged):
         return source_unknown(missing, name)
-    if rule.get("current"):
-        return conclude(
-            judged, f"currently receiving {name}", f"no current {name} recorded", f"no current {name}"
-        )
-    if rule.get("within"):
-        within = tr.Duration.parse(rule["within"])
-        return conclude(
-            judged, f"{name} within {within}", f"no {name} recorded", f"last {name} more than {within} ago"
-        )
-    return conclude(judged, f"{name} recorded", f"no {name} recorded", f"no {name}")
+    return conclude(judged, spec.found, spec.none, spec.outside)

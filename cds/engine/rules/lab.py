@@ -11,7 +11,8 @@ shown as evidence. ``stale_on`` is the day the deciding value leaves its window.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from cds.engine import timerules as tr
@@ -19,9 +20,7 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import OP_WORDS, compare, label, num, unit_text, unmapped
 from cds.engine.rules._labs import (
-    context_evidence,
-    missing_reason,
-    pick_latest,
+    latest,
     resolve_same_day,
     value_evidence,
 )
@@ -59,36 +58,60 @@ def _uln_source_text(source: str | None) -> str:
     return f"ULN from {source}"
 
 
-@register("lab")
-def evaluate_lab(rule: dict[str, Any], ctx: Context) -> Outcome:
-    concept = rule["concept"]
-    if (review := unmapped(ctx, "lab", [concept])) is not None:
-        return review
-    window = int(rule.get("windowDays", ctx.config.screening_window_days))
-    name = label(concept)
+@dataclass(frozen=True, slots=True)
+class LabSpec:
+    """A lab rule read once (``prepare``); ``rule`` keeps the limit fields (op, value / uln, plus)."""
+
+    rule: dict[str, Any]
+    concept: str
+    name: str
+    window_days: int | None  # None: the configured screening window
+    context: dict[str, str]
+    context_text: str
+    usable: Callable[[LabValue], bool]
+    usable_key: Hashable
+
+
+def prepare_lab(rule: dict[str, Any]) -> LabSpec:
     context = dict(rule.get("context", {}))
-    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable_for(context))
-    extra = context_evidence(pick, window)
+    return LabSpec(
+        rule=rule,
+        concept=rule["concept"],
+        name=label(rule["concept"]),
+        window_days=int(rule["windowDays"]) if "windowDays" in rule else None,
+        context=context,
+        context_text=_context_text(context),
+        usable=_usable_for(context),
+        usable_key=("lab", frozenset(context.items())),
+    )
+
+
+@register("lab", prepare=prepare_lab)
+def evaluate_lab(spec: LabSpec, ctx: Context) -> Outcome:
+    if (review := unmapped(ctx, "lab", (spec.concept,))) is not None:
+        return review
+    window = spec.window_days if spec.window_days is not None else int(ctx.config.screening_window_days)
+    found = latest(ctx, spec.concept, window, spec.usable, spec.usable_key)
+    pick, extra = found.pick, found.context
     item = pick.value
     if item is None:
         return Outcome(
             Result.UNKNOWN,
-            missing_reason(concept, pick, window),
+            found.missing,
             extra,
-            needs=(f"{name}{_context_text(context)} within {window} days",),
+            needs=(f"{spec.name}{spec.context_text} within {window} days",),
         )
-    outcomes = [_judge_value(rule, ctx, v, context, window, extra) for v in (item, *pick.same_day)]
-    return resolve_same_day(outcomes, name, item, window)
+    outcomes = [_judge_value(spec, ctx, v, window, extra) for v in (item, *pick.same_day)]
+    return resolve_same_day(outcomes, spec.name, item, window)
 
 
-def _judge_value(
-    rule: dict[str, Any], ctx: Context, item: LabValue, context: dict[str, str], window: int, extra: tuple
-) -> Outcome:
+def _judge_value(spec: LabSpec, ctx: Context, item: LabValue, window: int, extra: tuple) -> Outcome:
     """Compare one value with the rule's limit."""
+    rule = spec.rule
     op = rule["op"]
-    name = label(rule["concept"])
+    name = spec.name
     assert item.value is not None
-    note = _context_note(item, context)
+    note = _context_note(item, spec.context)
     shown_value = f"{name} {num(item.value)}{unit_text(item.unit)} on {item.date}"
     stale = tr.stale_on(item.date, window)
 

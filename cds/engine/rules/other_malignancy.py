@@ -25,7 +25,7 @@ SECONDARY_SPREAD = frozenset(
 )
 
 
-@register("other-malignancy")
+@register("other-malignancy", reads_trial=True)
 def evaluate_other_malignancy(rule: dict[str, Any], ctx: Context) -> Outcome:
     allowed = set(ctx.trial.conditions) | set(rule.get("except", ()))
     review = unmapped(ctx, "condition", [MALIGNANCY])

@@ -13,9 +13,7 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import OP_WORDS, compare, label, num, unmapped
 from cds.engine.rules._labs import (
-    context_evidence,
-    missing_reason,
-    pick_latest,
+    latest,
     resolve_same_day,
     value_evidence,
 )
@@ -54,14 +52,15 @@ def evaluate_performance(rule: dict[str, Any], ctx: Context) -> Outcome:
     if (review := unmapped(ctx, "lab", [concept])) is not None:
         return review
     window = int(rule.get("windowDays", DEFAULT_WINDOW_DAYS))
-    pick = pick_latest(ctx.facts.lab_values(concept), window, ctx.today, _usable)
+    found = latest(ctx, concept, window, _usable, "performance")
+    pick, extra = found.pick, found.context
     item = pick.value
     name = label(concept)
     if item is None:
         return Outcome(
             Result.UNKNOWN,
-            missing_reason(concept, pick, window),
-            context_evidence(pick, window),
+            found.missing,
+            extra,
             needs=(f"{name} score within {window} days",),
         )
     outcomes = [_judge(v, rule, name, window) for v in (item, *pick.same_day)]

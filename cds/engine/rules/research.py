@@ -13,7 +13,7 @@ from cds.engine.rules._history import Judged, conclude, judge_within
 from cds.results import Evidence, Outcome
 
 
-@register("research")
+@register("research", reads_trial=True)
 def evaluate_research(rule: dict[str, Any], ctx: Context) -> Outcome:
     if not ctx.facts.source_ok("ResearchSubject"):
         return source_unknown(["ResearchSubject"], "study participation")

@@ -1,4 +1,8 @@
-"""``review``: always ``review`` (consent, life expectancy, investigator judgement)."""
+"""``review``: always ``review`` (consent, life expectancy, investigator judgement).
+
+The outcome depends on the rule's text alone, so it is built once, when the trial is compiled (``prepare``),
+and returned as is for every patient (an ``Outcome`` is immutable).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from cds.engine.registry import register
 from cds.results import Outcome, Result
 
 
-@register("review")
-def evaluate_review(rule: dict[str, Any], ctx: Context) -> Outcome:
+def prepare_review(rule: dict[str, Any]) -> Outcome:
     needs = (rule["needs"],) if rule.get("needs") else ()
     return Outcome(Result.REVIEW, rule.get("reason") or "needs clinical review", needs=needs)
+
+
+@register("review", prepare=prepare_review)
+def evaluate_review(outcome: Outcome, ctx: Context) -> Outcome:
+    return outcome

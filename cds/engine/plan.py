@@ -1,0 +1,178 @@
+"""Rule trees compiled once per trial into :class:`Node` objects, and their evaluation with a per-call memo.
+
+A trial's rules are plain dicts (``cds.trials``). Evaluating them straight from the dicts means a registry
+lookup, ``ifTrue``/``ifFalse`` lookups and a fresh list of parts for every node on every call. A
+:class:`Node` reads all of that once: its evaluator (or combinator), its parts, its review overrides and its
+memo key.
+
+Memo
+    Within one call (one patient, one configuration, one mapping catalogue) a rule evaluates to the same
+    outcome wherever it appears: in several criteria of a trial, and in several trials when they are
+    evaluated together (``evaluate_trials``), where the five trials' 451 rule nodes need only their ~320
+    distinct ones. ``Node.key`` is the rule's ``repr`` (key order, ``1`` vs ``1.0`` and
+    ``True`` vs ``1`` all stay distinct). Rule kinds that read the trial (``research``: its id;
+    ``other-malignancy``: its target conditions; see ``registry.TRIAL_KINDS``) and every combinator above
+    them get no key and are evaluated afresh for each trial. The memo lives in the per-call ``Context``
+    (``Context.scratch``) and is dropped with it: nothing about a patient outlives the call.
+
+Compile cache
+    :func:`compiled_trial` keeps one compiled form per ``Trial`` object (trials are immutable catalogue
+    data; their rule dicts must not be changed after loading). The cache holds a weak reference, so an
+    entry goes when its trial does and a reused ``id()`` is never mistaken for it.
+
+Prepared specs
+    A kind may register ``prepare`` (``cds.engine.registry``): the rule dict is read once, here, into a typed
+    spec that its evaluator receives instead of the dict (names, durations and reason texts are then not
+    re-derived for every patient).
+
+Bad input never raises: an unknown kind is ``review``; a malformed combinator, a rule its kind cannot
+prepare or an evaluator error is ``unknown`` (logged without patient data).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cds.engine import combinators, rules  # noqa: F401  (import registers every kind)
+from cds.engine.combinators import COMBINATORS, review_override
+from cds.engine.context import Context
+from cds.engine.registry import PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
+from cds.results import Outcome, Result
+from cds.trials import CriterionDef, Trial
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One compiled rule.
+
+    Exactly one of ``evaluator`` (a leaf kind), ``combine`` (``all``/``any``/``not`` over ``parts``) or
+    ``fixed`` (an unknown kind or a malformed combinator: a constant outcome) is set.
+    """
+
+    kind: Any  # the rule's ``kind`` as written (may be missing or not a string in bad input)
+    rule: dict[str, Any]
+    key: str | None  # memo key; None when the outcome depends on the trial or is constant
+    evaluator: Evaluator | None = None
+    spec: Any = None  # what the evaluator receives: the kind's prepared spec, or the rule dict itself
+    combine: Callable[[Sequence[Outcome]], Outcome] | None = None
+    parts: tuple[Node, ...] = ()
+    fixed: Outcome | None = None
+    if_true_review: bool = False
+    if_false_review: bool = False
+    review_reason: str | None = None
+
+
+def internal_error(kind: Any) -> Outcome:
+    return Outcome(
+        Result.UNKNOWN, f"could not evaluate this {kind} rule (internal error)", needs=("manual check",)
+    )
+
+
+def compile_rule(rule: Any) -> Node:
+    """Compile one rule dict (and its parts) into a :class:`Node`."""
+    kind = rule.get("kind") if isinstance(rule, dict) else None
+    if not isinstance(kind, str) or (kind not in COMBINATORS and kind not in REGISTRY):
+        unknown = Outcome(Result.REVIEW, f"rule kind {kind!r} is not known to this engine; check by hand")
+        return Node(kind=kind, rule=rule, key=None, fixed=unknown)
+    overrides = {
+        "if_true_review": rule.get("ifTrue") == "review",
+        "if_false_review": rule.get("ifFalse") == "review",
+        "review_reason": rule.get("reviewReason"),
+    }
+    if kind in COMBINATORS:
+        combine, part_rules = COMBINATORS[kind]
+        try:
+            parts = tuple(compile_rule(part) for part in part_rules(rule))
+        except Exception:  # noqa: BLE001 - a malformed combinator becomes unknown, as any evaluator error
+            log.exception("rule compilation failed for kind %s", kind)
+            return Node(kind=kind, rule=rule, key=None, fixed=internal_error(kind))
+        shared = all(p.key is not None or p.fixed is not None for p in parts)
+        return Node(
+            kind=kind,
+            rule=rule,
+            key=_key(rule) if shared else None,
+            combine=combine,
+            parts=parts,
+            **overrides,
+        )
+    key = None if kind in TRIAL_KINDS else _key(rule)
+    spec: Any = rule
+    if kind in PREPARE:
+        try:
+            spec = PREPARE[kind](rule)
+        except Exception:  # noqa: BLE001 - a malformed rule becomes unknown, as any evaluator error
+            log.exception("rule preparation failed for kind %s", kind)
+            return Node(kind=kind, rule=rule, key=None, fixed=internal_error(kind))
+    return Node(kind=kind, rule=rule, key=key, evaluator=REGISTRY[kind], spec=spec, **overrides)
+
+
+def _key(rule: dict[str, Any]) -> str:
+    return repr(rule)
+
+
+def evaluate_node(node: Node, ctx: Context) -> Outcome:
+    """The node's outcome for ``ctx`` (from ``ctx.scratch.memo`` when this rule was already evaluated in this call)."""
+    key = node.key
+    if key is not None:
+        known = ctx.scratch.memo.get(key)
+        if known is not None:
+            return known
+    if node.fixed is not None:
+        return node.fixed
+    if node.combine is not None:
+        outcome = node.combine([evaluate_node(part, ctx) for part in node.parts])
+    else:
+        try:
+            outcome = node.evaluator(node.spec, ctx)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - a defect in one rule must not break the whole evaluation
+            log.exception("rule evaluation failed for kind %s in trial %s", node.kind, ctx.trial.id)
+            return internal_error(node.kind)
+    if node.if_true_review or node.if_false_review:
+        outcome = review_override(outcome, node.if_true_review, node.if_false_review, node.review_reason)
+    if key is not None:
+        ctx.scratch.memo[key] = outcome
+    return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCriterion:
+    criterion: CriterionDef
+    rule: Node
+    applies_when: Node | None
+
+
+_CACHE: dict[int, tuple[weakref.ref[Trial], tuple[CompiledCriterion, ...]]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
+    """The trial's criteria with compiled rules, compiled on first use and kept while the trial lives."""
+    entry = _CACHE.get(id(trial))
+    if entry is not None and entry[0]() is trial:
+        return entry[1]
+    compiled = tuple(
+        CompiledCriterion(
+            criterion=c,
+            rule=compile_rule(c.rule),
+            applies_when=compile_rule(c.applies_when) if c.applies_when else None,
+        )
+        for c in trial.criteria
+    )
+    key = id(trial)
+
+    def forget(_: weakref.ref[Trial]) -> None:
+        with _CACHE_LOCK:
+            if _CACHE.get(key, (None,))[0] is ref:
+                del _CACHE[key]
+
+    ref = weakref.ref(trial, forget)
+    with _CACHE_LOCK:
+        _CACHE[key] = (ref, compiled)
+    return compiled

@@ -1,0 +1,69 @@
+"""Per-call scratch space: the rule-outcome memo and fact indexes that the contexts of one call share.
+
+One :class:`Scratch` belongs to one evaluation call (one ``PatientFacts``, configuration and mapping
+catalogue, which it keeps so that a context can check it was given the right one); ``evaluate_trials`` creates it and drops it on return, so nothing about a patient outlives the
+call. Indexes are built lazily, on first use, from that call's facts.
+
+Indexes return records in the order of the facts they index (a rule's evidence and reasons list records in
+that order), and only narrow down which records a rule looks at: every evaluator still applies its own
+tests to each record it gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from cds.config import Config
+from cds.facts import DrugExposure, PatientFacts
+from cds.results import Evidence, Outcome
+
+if TYPE_CHECKING:
+    from cds.engine.rules._labs import Latest
+
+
+def _positions(groups_of: Iterable[frozenset[str]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for position, groups in enumerate(groups_of):
+        for group in groups:
+            out.setdefault(group, []).append(position)
+    return out
+
+
+class Scratch:
+    """The memo (rule key -> outcome, see ``cds.engine.plan``) and lazily built indexes of ``facts``."""
+
+    def __init__(self, facts: PatientFacts, config: Config, mappings: object) -> None:
+        self.facts = facts
+        self.config = config
+        self.mappings = mappings  # the call's MappingsView
+        self.memo: dict[str, Outcome] = {}
+        self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
+        # (concept, window, usable test) -> the deciding lab value and the values shown beside it
+        self.age: tuple[str, tuple[Evidence, ...]] | None = None  # age text and evidence (age rules)
+        self.picks: dict[tuple[str, int, Hashable], Latest] = {}
+
+    @cached_property
+    def _drugs_by_class(self) -> dict[str, list[int]]:
+        return _positions(d.classes for d in self.facts.drugs)
+
+    @cached_property
+    def _unclassified_anticancer(self) -> list[int]:
+        return [
+            i for i, d in enumerate(self.facts.drugs) if d.looks_anticancer_unclassified and not d.classes
+        ]
+
+    def drugs_in(
+        self, classes: Iterable[str], unclassified_anticancer: bool
+    ) -> list[tuple[int, DrugExposure]]:
+        """``(position, drug)`` of the drugs in any of ``classes`` (and, if asked, of the drugs that look
+        anticancer but have no class), in ``facts.drugs`` order."""
+        by_class = self._drugs_by_class
+        positions: set[int] = set()
+        for name in classes:
+            positions.update(by_class.get(name, ()))
+        if unclassified_anticancer:
+            positions.update(self._unclassified_anticancer)
+        drugs = self.facts.drugs
+        return [(i, drugs[i]) for i in sorted(positions)]
