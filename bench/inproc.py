@@ -177,7 +177,7 @@ def _stages(ctx: Context, config: Any, body: bytes, reps: int, cold: bool = Fals
     from zoneinfo import ZoneInfo
 
     from cds.cards import render_cards
-    from cds.engine import evaluate_trial
+    from cds.engine import evaluate_trials
     from cds.gather import gather
     from cds.normalise import build_facts
     from cds.normalise.validation import MEMO
@@ -195,7 +195,9 @@ def _stages(ctx: Context, config: Any, body: bytes, reps: int, cold: bool = Fals
         t1 = time.thread_time()
         facts = build_facts(raw, day, cat.mappings, config)
         t2 = time.thread_time()
-        results = [evaluate_trial(t, facts, config, cat.definitions_version) for t in cat.trials]
+        results = list(
+            evaluate_trials(cat.trials, facts, config, cat.definitions_version, mappings=cat.mappings)
+        )
         t3 = time.thread_time()
         render_cards(results, cat.trials, facts, config)
         t4 = time.thread_time()

@@ -37,14 +37,15 @@ def evaluate_patient(
     raw: Any, catalogue: Catalogue, config: Config, evaluation_date: dt.date
 ) -> tuple[Any, list[Any]]:
     """Raw resources -> (PatientFacts, [TrialResult]) for every enabled trial."""
-    from cds.engine import evaluate_trial
+    from cds.engine import evaluate_trials
     from cds.normalise import build_facts
 
     facts = build_facts(raw, evaluation_date, catalogue.mappings, config)
-    results = [
-        evaluate_trial(trial, facts, config, catalogue.definitions_version, mappings=catalogue.mappings)
-        for trial in catalogue.trials
-    ]
+    results = list(
+        evaluate_trials(
+            catalogue.trials, facts, config, catalogue.definitions_version, mappings=catalogue.mappings
+        )
+    )
     return facts, results
 
 
