@@ -65,6 +65,9 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when availabl
 FILES = ("systems", "labs", "conditions", "drugs", "procedures", "vaccines", "allergies")
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 @dataclass
 class Mappings:
     """The loaded, precompiled mapping catalogue (read-only after load)."""
@@ -90,10 +93,10 @@ class Mappings:
     raw: dict[str, dict[str, Any]] = field(repr=False, default_factory=dict)
 
     def defines(self, kind: str, name: str) -> bool:
-        return name in self.names.get(kind, frozenset())
+        return name in self.names.get(kind, _NONE)
 
     def is_unmapped(self, kind: str, name: str) -> bool:
-        return name in self.unmapped.get(kind, frozenset())
+        return name in self.unmapped.get(kind, _NONE)
 
     def lab(self, concept: str) -> LabConcept:
         """Concept info (canonical unit, unit table, ULN fallback); KeyError when not defined."""
