@@ -19,7 +19,7 @@ from cds.errors import BadRequest, PreconditionFailed
 from cds.http import guards
 from cds.http.collector import gc_paused
 from cds.http.discovery import HOOK
-from cds.http.schemas import card_is_valid, first_error
+from cds.http.schemas import card_is_valid, envelope_is_plainly_valid, first_error
 from cds.http.state import state
 
 log = logging.getLogger("cds.http")
@@ -44,7 +44,7 @@ def _answer(service_id: str) -> Any:
     hook_instance = body.get("hookInstance")
     if isinstance(hook_instance, str):
         g.hook_instance = hook_instance
-    problem = first_error("HookRequest", body)
+    problem = None if envelope_is_plainly_valid(body) else first_error("HookRequest", body)
     if problem:
         raise guards.ClientError(400, f"invalid CDS Hooks request: {problem}")
     if body["hook"] != HOOK:
