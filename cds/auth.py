@@ -10,7 +10,9 @@ Checks, in order; any failure raises ``AuthError`` and the HTTP layer answers 40
    is refused; we never fetch from a URL the token names). For a file issuer ``jku`` is ignored: the keys
    come from the file only (the CDS Hooks Sandbox always sends its ``jku``; operators install its JWKS file).
 4. The key is the issuer's JWK with that ``kid`` and a type matching ``alg``. The JWKS is cached (1 h);
-   an unknown ``kid`` triggers one refresh (key rotation), at most once per ``refresh_interval_s``.
+   an unknown ``kid`` triggers one refresh (key rotation), at most once per ``refresh_interval_s``. The key
+   object built from a JWK is kept with that JWK (rebuilt when the JWKS is reloaded); the signature itself
+   is verified on every call.
 5. Signature, then claims: ``iss``, ``aud``, ``exp``, ``iat``, ``jti`` required; ``aud`` (string or array)
    must contain the exact URL called, built from ``NK_CDS_PUBLIC_URL`` + the request path when that is set;
    ``exp``/``nbf``/``iat`` with 60 s leeway. (No cap on the lifetime exp - iat: the spec's own example token
@@ -153,6 +155,7 @@ class JwtVerifier:
         self.jwks = jwks or JwksCache(issuers, clock=lambda: self._clock())
         self.remember_jti = remember_jti
         self.leeway_s = leeway_s
+        self._public_keys: dict[tuple[str, str, str], tuple[Mapping[str, Any], Any]] = {}
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -164,11 +167,11 @@ class JwtVerifier:
 
     def verify(self, authorization: str | None, audience: str) -> VerifiedClient:
         token = bearer_token(authorization)
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+        try:  # header and claims in one pass; nothing here is trusted until the signature is checked
+            parts = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise AuthError("malformed token") from None
+        header, unverified = parts["header"], parts["payload"]
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise AuthError("algorithm not allowed")
@@ -188,7 +191,7 @@ class JwtVerifier:
         if jwk.get("kty") != KEY_TYPES[alg] or jwk.get("alg") not in (None, alg):
             raise AuthError("key type does not match alg")
         try:
-            key = jwt.PyJWK(jwk, algorithm=alg).key
+            key = self._public_key(iss, kid, alg, jwk)
             claims = jwt.decode(
                 token,
                 key,
@@ -215,6 +218,19 @@ class JwtVerifier:
         return VerifiedClient(
             iss=iss, jti=jti, expires_at=exp, tenant=tenant if isinstance(tenant, str) else None
         )
+
+    def _public_key(self, iss: str, kid: str, alg: str, jwk: Mapping[str, Any]) -> Any:
+        """The key object of a JWK, built once per JWK (about 0.03 ms each time otherwise).
+
+        Cached by ``(iss, kid, alg)`` together with the JWK it was built from; a reloaded JWKS brings new
+        JWK objects, so a rotated or replaced key is never verified with the old key object.
+        """
+        cached = self._public_keys.get((iss, kid, alg))
+        if cached is not None and cached[0] is jwk:
+            return cached[1]
+        key = jwt.PyJWK(dict(jwk), algorithm=alg).key
+        self._public_keys[(iss, kid, alg)] = (jwk, key)
+        return key
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock()

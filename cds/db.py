@@ -6,8 +6,15 @@ survives a kill -9 of the server (and of the machine's power, as far as the disk
 PostgreSQL is used when ``NK_CDS_DB`` is a ``postgresql+psycopg://`` URL; its default
 ``synchronous_commit=on`` gives the same guarantee.
 
-Every write is one short transaction that is committed before the function returns. Nothing here logs
-the stored values (feedback comments may contain clinical text).
+Every write is one short transaction that is committed before the function returns. Writers to a SQLite
+file take turns on a lock that wakes them as soon as the previous writer is done
+(``cds.db_writers.WriterQueue``) instead of polling SQLite's lock with sleeps. Nothing here logs the
+stored values (feedback comments may contain clinical text).
+
+A hook call writes twice: its token's ``jti`` before any work is done on the token's behalf (a replayed
+token must not get a FHIR search or a pipeline run), and its card records after the pipeline, before the
+response. They are two transactions, each durable at its commit: merging them would mean either holding
+the write lock for the whole pipeline or checking the replay only after the work was done.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from cds.db_writers import NoQueue, WriterQueue
 
 metadata = MetaData()
 _OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
@@ -90,6 +99,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a SQLAlchemy URL; SQLite connections get WAL, synchronous=FULL and a busy timeout."""
     if url.startswith("sqlite"):
@@ -135,6 +152,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        sqlite_file = _sqlite_file(url)
+        self.writers: WriterQueue | NoQueue = WriterQueue(sqlite_file) if sqlite_file else NoQueue()
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
         _OPEN.add(self)
@@ -171,14 +190,14 @@ class Database:
         if not rows:
             return 0
         try:
-            with self.engine.begin() as conn:
+            with self.writers.turn(), self.engine.begin() as conn:
                 conn.execute(insert(card_trials), rows)
             return len(rows)
         except IntegrityError:  # a card uuid seen before (a client re-sending a hookInstance): keep the first
             written = 0
             for row in rows:
                 try:
-                    with self.engine.begin() as conn:
+                    with self.writers.turn(), self.engine.begin() as conn:
                         conn.execute(insert(card_trials), row)
                     written += 1
                 except IntegrityError:
@@ -194,7 +213,7 @@ class Database:
         rows = [_feedback_row(service_id, item, when) for item in items]
         if not rows:
             return 0
-        with self.engine.begin() as conn:
+        with self.writers.turn(), self.engine.begin() as conn:
             conn.execute(insert(feedback), rows)
         return len(rows)
 
@@ -251,12 +270,12 @@ class Database:
         self._maybe_purge(now)
         row = {"iss": iss, "jti": jti, "expires_at": int(expires_at)}
         try:
-            with self.engine.begin() as conn:
+            with self.writers.turn(), self.engine.begin() as conn:
                 conn.execute(insert(jwt_replay), row)
             return True
         except IntegrityError:
             pass
-        with self.engine.begin() as conn:
+        with self.writers.turn(), self.engine.begin() as conn:
             deleted = conn.execute(
                 delete(jwt_replay).where(
                     jwt_replay.c.iss == iss, jwt_replay.c.jti == jti, jwt_replay.c.expires_at < int(now)
@@ -265,7 +284,7 @@ class Database:
         if not deleted:
             return False
         try:
-            with self.engine.begin() as conn:
+            with self.writers.turn(), self.engine.begin() as conn:
                 conn.execute(insert(jwt_replay), row)
             return True
         except IntegrityError:
@@ -276,11 +295,12 @@ class Database:
             if now - self._last_purge < every_s:
                 return
             self._last_purge = now
-        with self.engine.begin() as conn:
+        with self.writers.turn(), self.engine.begin() as conn:
             conn.execute(delete(jwt_replay).where(jwt_replay.c.expires_at < int(now)))
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.writers.close()
 
 
 def _feedback_row(service_id: str, item: Mapping[str, Any], when: dt.datetime) -> dict[str, Any]:

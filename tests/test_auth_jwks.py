@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import responses
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds.auth import AuthError, JwksCache, JwtVerifier
 from cds.db import open_database
 from tests.cds_service import DATA, SERVICE_ID, hook_request
-from tests.tokens import SANDBOX_ISS, SANDBOX_JKU, generate_keys, jwks_document, mint
+from tests.tokens import SANDBOX_ISS, SANDBOX_JKU, TestKey, generate_keys, jwks_document, mint
 
 EHR_ISS = "https://ehr.example.org"
 EHR_JWKS = "https://ehr.example.org/.well-known/jwks.json"
@@ -201,3 +202,20 @@ def test_real_sandbox_jwks_file_is_usable_as_issuer_source(tmp_path, token_keys)
     assert v.jwks.key_for(SANDBOX_ISS, sandbox_kid)["crv"] == "P-384"
     with pytest.raises(AuthError):
         v.verify("Bearer " + mint(token_keys, AUD, header={"kid": sandbox_kid}), AUD)
+
+
+def test_a_replaced_key_under_the_same_kid_is_used_after_the_reload(tmp_path, token_keys):
+    """The parsed key object is cached with its JWK: a reloaded JWKS replaces it (never the stale key)."""
+    old = token_keys["ES384"]
+    new = TestKey("ES384", old.kid, ec.generate_private_key(ec.SECP384R1()))  # same kid, new key
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [old.public_jwk()]}))
+    now = [time.time()]
+    v = verifier_for({SANDBOX_ISS: str(path)}, tmp_path, clock=lambda: now[0], ttl_s=60)
+    v.verify("Bearer " + mint({"ES384": old}, AUD, now=now[0]), AUD)
+    v.verify("Bearer " + mint({"ES384": old}, AUD, now=now[0]), AUD)  # the cached key object
+    path.write_text(json.dumps({"keys": [new.public_jwk()]}))
+    now[0] += 61  # past the JWKS cache's lifetime: reloaded on the next call
+    with pytest.raises(AuthError):
+        v.verify("Bearer " + mint({"ES384": old}, AUD, now=now[0]), AUD)
+    v.verify("Bearer " + mint({"ES384": new}, AUD, now=now[0]), AUD)
