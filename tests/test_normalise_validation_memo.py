@@ -20,6 +20,7 @@ from cds.normalise.validation import (
     SplitValidator,
     VerdictMemo,
     _take_leaf,
+    _take_leaves,
     carrier,
     leaf_model,
 )
@@ -373,6 +374,38 @@ def test_take_leaf_copies_only_along_the_path() -> None:
     assert part["dosage"]["dose"]["value"] == 305  # the record itself is untouched
     assert replaced["dosage"]["route"] is part["dosage"]["route"]
     assert _take_leaf({**part, "dosage": {"dose": {"value": "305"}}}, leaf)[1] is None  # not a number: stays
+
+
+def _one_leaf_at_a_time(part: dict[str, Any], resource_type: str) -> tuple[dict[str, Any], list[Any]]:
+    skeleton, taken = part, []
+    for leaf in SPLITS[resource_type].leaves:
+        skeleton, value = _take_leaf(skeleton, leaf)
+        if value is not None:
+            taken.append((leaf, value))
+    return skeleton, taken
+
+
+@pytest.mark.parametrize("resource_type", sorted(SPLITS))
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: None,
+        lambda r: r.update(id=5, effectivePeriod={"start": "2024", "end": 7}),
+        lambda r: r.update(dosage={"dose": {"value": "305"}}, valueQuantity={"value": True}),
+        lambda r: r.update(dosage="x", valueQuantity=[1], effectivePeriod=None),
+        lambda r: r.update(onsetDateTime=2024, performedPeriod={"end": "2024-01-01"}),
+    ],
+)
+def test_take_leaves_equals_taking_them_one_at_a_time(resource_type: str, mutate: Any) -> None:
+    record = copy.deepcopy(BASE if resource_type == "Observation" else BASES[resource_type])
+    mutate(record)
+    part = _read_part(record, resource_type)
+    before = repr(part)
+    skeleton, taken = _take_leaves(part, SPLITS[resource_type].leaves)
+    expected, expected_taken = _one_leaf_at_a_time(part, resource_type)
+    assert repr(skeleton) == repr(expected)
+    assert [(leaf, repr(v)) for leaf, v in taken] == [(leaf, repr(v)) for leaf, v in expected_taken]
+    assert skeleton is not part and repr(part) == before  # a copy; the record itself is untouched
 
 
 # --- the memo -------------------------------------------------------------------------------------------------

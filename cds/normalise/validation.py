@@ -194,6 +194,35 @@ def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
     return replaced, value
 
 
+def _take_leaves(
+    part: dict[str, Any], leaves: tuple[Leaf, ...]
+) -> tuple[dict[str, Any], list[tuple[Leaf, Any]]]:
+    """What :func:`_take_leaf` applied leaf after leaf gives (the same skeleton and taken values), with one copy
+    of ``part`` and of each dict along a leaf's path instead of one copy per leaf. The skeleton is always a copy,
+    so the caller may replace elements in it."""
+    skeleton = dict(part)
+    copied: set[tuple[str, ...]] = set()
+    taken: list[tuple[Leaf, Any]] = []
+    for leaf in leaves:
+        *parents, name = leaf.path
+        holder = skeleton
+        for depth, key in enumerate(parents):
+            child = holder.get(key)
+            if type(child) is not dict:
+                break
+            prefix = leaf.path[: depth + 1]
+            if prefix not in copied:
+                child = holder[key] = dict(child)
+                copied.add(prefix)
+            holder = child
+        else:
+            value = holder.get(name)
+            if type(value) in leaf.types:
+                holder[name] = leaf.stand_in
+                taken.append((leaf, value))
+    return skeleton, taken
+
+
 class VerdictMemo:
     """Verdicts by a digest of what was validated, shared by every call in this process (issue 7).
 
@@ -235,14 +264,7 @@ class SplitValidator:
     memo: VerdictMemo = MEMO
 
     def valid(self, part: dict[str, Any]) -> bool:
-        skeleton = part
-        taken: list[tuple[Leaf, Any]] = []
-        for leaf in self.split.leaves:
-            skeleton, value = _take_leaf(skeleton, leaf)
-            if value is not None:
-                taken.append((leaf, value))
-        if skeleton is part:
-            skeleton = dict(part)
+        skeleton, taken = _take_leaves(part, self.split.leaves)
         complexes: list[tuple[Model, dict[str, Any]]] = []
         for element in self.split.complexes:
             value = skeleton.get(element.name)
