@@ -12,6 +12,7 @@ from typing import Any
 from cds.config import Config
 from cds.facts import FuzzyDate
 from cds.mappings import Mappings
+from cds.normalise.dates import DateMemo
 from cds.normalise.validation import VALIDATORS
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ class Build:
     invalid_types: set[str] = field(
         default_factory=set
     )  # types with a relevant record that failed validation
+    # Memos of pure functions of repeated pieces of this call's records (a chart repeats dates, codes and
+    # reference ranges). They belong to this call only and go with the Build: no patient data outlives the call.
+    dates: DateMemo = field(default_factory=DateMemo, repr=False, compare=False)
+    lab_concepts: dict[tuple[Any, Any], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    range_bounds: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tz(self) -> str:

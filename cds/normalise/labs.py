@@ -20,7 +20,7 @@ from cds.facts import FuzzyDate, LabValue
 from cds.mappings import LabConcept, Mappings, UlnTable, norm_code
 from cds.normalise.answers import read_coded, read_score
 from cds.normalise.common import Build, as_dict, as_list, codings, texts
-from cds.normalise.dates import DateMemo, effective, parse_fuzzy, raw_sort_key
+from cds.normalise.dates import effective, raw_sort_key
 from cds.normalise.patient import age_in_duration
 from cds.normalise.units import Converted, convert_quantity, number, quantity_units
 
@@ -64,8 +64,9 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     m = build.mappings
     horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    concept_memo: dict[tuple[Any, Any], tuple[str, ...]] = {}
-    parse = DateMemo()
+    concept_memo = build.lab_concepts
+    keys: dict[int, str] = {}
+    parse = build.dates
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
             build.count("Observation: malformed resource skipped")
@@ -83,7 +84,7 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
             continue
-        key = raw_sort_key(obs, "effective")
+        key = keys[index] = raw_sort_key(obs, "effective")
         for concept in concepts:
             candidates[concept].append((key, index))
     selected: set[int] = set()
@@ -95,7 +96,7 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         obs = observations[index]
         if not build.valid(obs, "Observation"):
             continue
-        key = raw_sort_key(obs, "effective")
+        key = keys[index]
         for value in read_observation(obs, build):
             values[value.concept].append((key, value))
     return {concept: _newest_first(items) for concept, items in values.items()}
@@ -111,22 +112,21 @@ def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
 def read_observation(obs: dict[str, Any], build: Build) -> list[LabValue]:
     """Every concept value in one (validated) Observation: its own value and its components."""
     m = build.mappings
-    start, end = effective(obs, "effective", build.tz)
-    when = end or start or parse_fuzzy(obs.get("issued"), build.tz)
+    start, end = effective(obs, "effective", build.tz, build.dates)
+    when = end or start or build.dates(obs.get("issued"), build.tz)
     if when is None:
         build.count("Observation without a usable date skipped")
         return []
     rid = f"Observation/{obs.get('id')}"
     status = str(obs.get("status"))
     out: list[LabValue] = []
-    own_texts = texts(obs.get("code"))
-    for concept_name in _concepts_for_cc(obs.get("code"), m):
-        concept = _redirect(m.lab(concept_name), own_texts + _strings(obs), m)
+    for concept_name in _concepts_for_cc(obs.get("code"), m, build.lab_concepts):
+        concept = _redirect(m.lab(concept_name), obs, m)
         out.append(_value(obs, obs, concept, when, rid, status, obs.get("code"), build))
     for comp in as_list(obs.get("component")):
         if not isinstance(comp, dict):
             continue
-        for concept_name in _concepts_for_cc(comp.get("code"), m):
+        for concept_name in _concepts_for_cc(comp.get("code"), m, build.lab_concepts):
             concept = m.lab(concept_name)
             out.append(_value(comp, obs, concept, when, rid, status, comp.get("code"), build))
     return out
@@ -137,19 +137,23 @@ def _strings(holder: dict[str, Any]) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
-def _concepts_for_cc(cc: Any, m: Mappings) -> list[str]:
+def _concepts_for_cc(
+    cc: Any, m: Mappings, memo: dict[tuple[Any, Any], tuple[str, ...]] | None = None
+) -> list[str]:
     found: list[str] = []
     for system, code in codings(cc):
-        for concept in m.lab_concepts_for(system, code):
+        for concept in _concepts_for(system, code, m, memo):
             if concept not in found:
                 found.append(concept)
     return found
 
 
-def _redirect(concept: LabConcept, strings: list[str], m: Mappings) -> LabConcept:
-    """Karnofsky LOINC used for a Lansky score (text says 'Lansky') -> the Lansky concept."""
+def _redirect(concept: LabConcept, obs: dict[str, Any], m: Mappings) -> LabConcept:
+    """Karnofsky LOINC used for a Lansky score (the code's texts or valueString say 'Lansky') -> the Lansky
+    concept."""
     if concept.text_redirect is not None:
         pattern, target = concept.text_redirect
+        strings = texts(obs.get("code")) + _strings(obs)
         if any(pattern.search(s) for s in strings if isinstance(s, str)):
             return m.lab(target)
     return concept
@@ -189,8 +193,10 @@ def _value(
         original = str(holder.get("valueString"))[:80] if "valueString" in holder else None
         return LabValue(**base, unit=concept.unit, original_value=original, problem=preliminary or problem)
     assert concept.units is not None
-    conv = convert_quantity(holder["valueQuantity"], concept.units)
-    low, high = _reference_range(holder, holder["valueQuantity"], concept)
+    quantity = holder["valueQuantity"]
+    value_units = quantity_units(quantity) if isinstance(quantity, dict) else []
+    conv = convert_quantity(quantity, concept.units, value_units)
+    low, high = _reference_range(holder, value_units, concept, build.range_bounds)
     unit = concept.unit
     if conv.value is None and concept.units.keep_recorded_unit_for_uln:
         kept = _keep_recorded(holder, concept)
@@ -217,23 +223,53 @@ def _value(
 
 
 def _reference_range(
-    holder: dict[str, Any], quantity: Any, concept: LabConcept
+    holder: dict[str, Any],
+    value_units: list[str],
+    concept: LabConcept,
+    memo: dict[tuple[Any, ...], float | None] | None = None,
 ) -> tuple[float | None, float | None]:
-    """Normal range (first range without a type, or typed 'normal') converted to the canonical unit."""
+    """Normal range (first range without a type, or typed 'normal') converted to the canonical unit.
+
+    ``value_units``: the units of the value's Quantity (a bound without a unit is in the value's unit);
+    ``memo``: one call's converted bounds (:func:`_memo_bound`)."""
     assert concept.units is not None
-    value_units = quantity_units(as_dict(quantity))
     for rng in as_list(holder.get("referenceRange")):
         rng = as_dict(rng)
         rtype = [c for _s, c in codings(rng.get("type"))]
         if rtype and "normal" not in rtype:
             continue
-        low = _range_bound(rng.get("low"), value_units, concept)
-        high = _range_bound(rng.get("high"), value_units, concept)
+        low = _memo_bound(rng.get("low"), value_units, concept, memo)
+        high = _memo_bound(rng.get("high"), value_units, concept, memo)
         if high is not None and high <= 0:
             high = None
         if low is not None or high is not None:
             return low, high
     return None, None
+
+
+_BOUND_FIELDS = ("value", "comparator", "system", "code", "unit")
+
+
+def _memo_bound(
+    q: Any, value_units: list[str], concept: LabConcept, memo: dict[tuple[Any, ...], float | None] | None
+) -> float | None:
+    """:func:`_range_bound`, remembered in ``memo`` (one call's) by what it reads: the concept (its unit
+    table), the value's first unit and the bound's value, comparator, system, code and unit, each with its type
+    (so ``1``, ``1.0`` and ``True`` differ). A float zero is not remembered (``-0.0 == 0.0`` but they convert
+    to different floats), nor a bound with an unhashable field."""
+    if memo is None or not isinstance(q, dict):
+        return _range_bound(q, value_units, concept)
+    fields = tuple(q.get(name) for name in _BOUND_FIELDS)
+    if fields[0] == 0 and isinstance(fields[0], float):
+        return _range_bound(q, value_units, concept)
+    key = (concept.name, value_units[0] if value_units else None, bool(q), fields, tuple(map(type, fields)))
+    try:
+        return memo[key]
+    except KeyError:
+        found = memo[key] = _range_bound(q, value_units, concept)
+        return found
+    except TypeError:  # an unhashable field (validated records have none)
+        return _range_bound(q, value_units, concept)
 
 
 def _range_bound(q: Any, value_units: list[str], concept: LabConcept) -> float | None:
@@ -290,10 +326,11 @@ def _context(
 ) -> dict[str, str]:
     """Recording context: inhaled oxygen for SpO2 (room-air / supplemental) when the record says so."""
     out: dict[str, str] = {}
-    for system, code in codings(code_cc):
-        alias = m.aliases.alias(system)
-        if alias:
-            out.update(concept.code_context.get((alias, norm_code(alias, code)), {}))
+    if concept.code_context:  # (an empty table adds nothing: skip reading the codes)
+        for system, code in codings(code_cc):
+            alias = m.aliases.alias(system)
+            if alias:
+                out.update(concept.code_context.get((alias, norm_code(alias, code)), {}))
     if concept.oxygen_context and "oxygen" not in out:
         oxygen = _oxygen(obs, m)
         if oxygen:

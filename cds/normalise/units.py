@@ -54,12 +54,15 @@ def quantity_units(quantity: dict[str, Any]) -> list[str]:
     return out
 
 
-def convert_quantity(quantity: Any, table: UnitTable) -> Converted:
-    """A FHIR Quantity dict -> value in the table's canonical unit (or a problem)."""
+def convert_quantity(quantity: Any, table: UnitTable, units: list[str] | None = None) -> Converted:
+    """A FHIR Quantity dict -> value in the table's canonical unit (or a problem).
+
+    ``units``: ``quantity_units(quantity)`` when the caller has it already."""
     if not isinstance(quantity, dict):
         return Converted(None, "no quantity")
     raw_value = quantity.get("value")
-    units = quantity_units(quantity)
+    if units is None:
+        units = quantity_units(quantity)
     original = f"{raw_value} {units[0] if units else ''}".strip()
     value = number(raw_value)
     if value is None:

@@ -1,0 +1,109 @@
+"""The per-call memos on ``Build`` (dates, lab concepts per code, converted reference-range bounds) give exactly
+what the uncached functions give, and nothing of them outlives the ``build_facts`` call (issue 7)."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import weakref
+from typing import Any
+
+import pytest
+
+import cds.normalise as normalise
+from cds.mappings import load_mappings
+from cds.normalise.common import Build
+from cds.normalise.labs import _reference_range
+from tests.normalise_support import TODAY, facts_of, patient
+
+MAPPINGS = load_mappings()
+
+VALUES: list[Any] = [1.5, -0.0, 0.0, 0, 1, 1.0, True, "1", None, 1e13, -3]
+UNITS: list[dict[str, Any]] = [
+    {},
+    {"unit": "10*9/L"},
+    {"code": "10*3/uL", "system": "http://unitsofmeasure.org"},
+    {"code": "10*3/uL", "system": "http://example.org/units"},
+    {"code": "/uL", "unit": "K/uL"},
+    {"unit": "bananas"},
+    {"code": "g/dL"},
+]
+BOUNDS: list[Any] = [
+    None,
+    {},
+    {"extension": [{"url": "x"}]},
+    *({"value": v, **u} for v, u in itertools.product(VALUES, UNITS)),
+    {"value": 2, "comparator": "<", "unit": "10*9/L"},
+]
+VALUE_UNITS = [[], ["10*9/L"], ["/uL", "K/uL"], ["bananas"]]
+
+
+def _holders() -> list[dict[str, Any]]:
+    holders = []
+    for low, high in zip(BOUNDS, reversed(BOUNDS), strict=True):
+        holders.append({"referenceRange": [{"low": low, "high": high}]})
+        holders.append(
+            {"referenceRange": [{"type": {"coding": [{"code": "treatment"}]}, "low": high}, {"low": low}]}
+        )
+    return holders
+
+
+@pytest.mark.parametrize("concept_name", ["anc", "platelets", "hemoglobin", "inr", "vma-urine"])
+def test_remembered_bounds_equal_the_computed_ones_in_any_order(concept_name: str) -> None:
+    concept = MAPPINGS.lab(concept_name)
+    cases = [(h, u) for h in _holders() for u in VALUE_UNITS]
+    expected = [repr(_reference_range(h, u, concept)) for h, u in cases]
+    for order in (cases, list(reversed(cases))):
+        memo: dict[tuple[Any, ...], float | None] = {}
+        got = {
+            id(h) * 10 + VALUE_UNITS.index(u): repr(_reference_range(h, u, concept, memo)) for h, u in order
+        }
+        assert [got[id(h) * 10 + VALUE_UNITS.index(u)] for h, u in cases] == expected
+        assert memo  # the memo was used (and hit: far fewer entries than bounds read)
+        assert len(memo) < 2 * len(cases)
+
+
+def test_minus_zero_and_zero_bounds_stay_apart() -> None:
+    concept = MAPPINGS.lab("anc")
+    memo: dict[tuple[Any, ...], float | None] = {}
+    zero = {"referenceRange": [{"low": {"value": 0.0, "unit": "10*9/L"}}]}
+    minus = {"referenceRange": [{"low": {"value": -0.0, "unit": "10*9/L"}}]}
+    assert repr(_reference_range(zero, [], concept, memo)) == "(0.0, None)"
+    assert repr(_reference_range(minus, [], concept, memo)) == "(-0.0, None)"
+
+
+def test_unhashable_bound_fields_are_computed_not_remembered() -> None:
+    concept = MAPPINGS.lab("anc")
+    memo: dict[tuple[Any, ...], float | None] = {}
+    holder = {
+        "referenceRange": [{"low": {"value": 1, "unit": ["10*9/L"]}, "high": {"value": 2, "unit": "10*9/L"}}]
+    }
+    assert _reference_range(holder, [], concept, memo) == _reference_range(holder, [], concept)
+    assert len(memo) == 1  # only the hashable bound
+
+
+def test_a_fresh_build_has_empty_memos() -> None:
+    build = Build(evaluation_date=TODAY, mappings=MAPPINGS, config=None)  # type: ignore[arg-type]
+    assert not build.lab_concepts and not build.range_bounds and not build.dates._seen
+
+
+def test_memos_are_filled_during_the_call_and_released_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[weakref.ref[Build]] = []
+    sizes: list[tuple[int, int, int]] = []
+
+    class Spy(Build):
+        def notes(self) -> tuple[str, ...]:  # called once, at the end of build_facts
+            builds.append(weakref.ref(self))
+            sizes.append((len(self.lab_concepts), len(self.range_bounds), len(self.dates._seen)))
+            return super().notes()
+
+    monkeypatch.setattr(normalise, "Build", Spy)
+    b = patient()
+    for day in (1, 2, 3):
+        b.lab("751-8", 1.2 + day, "10*9/L", days_ago=day, low=1.5, high=8.0)
+    first = facts_of(b)
+    second = facts_of(b)
+    assert repr(first) == repr(second)
+    assert len(builds) == 2 and all(all(n > 0 for n in s) for s in sizes)
+    gc.collect()
+    assert [ref() for ref in builds] == [None, None]  # no Build (and so no memo) survives its call
