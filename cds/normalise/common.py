@@ -96,7 +96,9 @@ class Build:
     # Memos of pure functions of repeated pieces of this call's records (a chart repeats dates, codes and
     # reference ranges). They belong to this call only and go with the Build: no patient data outlives the call.
     dates: DateMemo = field(default_factory=DateMemo, repr=False, compare=False)
-    lab_concepts: dict[tuple[Any, Any], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    lab_concepts: dict[tuple[Any, Any], tuple[str, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     range_bounds: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
