@@ -23,6 +23,7 @@ from cds.normalise.validation import (
     _take_leaves,
     carrier,
     leaf_model,
+    whole_valid,
 )
 
 BASE: dict[str, Any] = {
@@ -441,3 +442,23 @@ def test_memo_tells_int_from_float_and_str_from_number() -> None:
 
 def test_process_memo_is_the_default() -> None:
     assert all(v.memo is MEMO for v in VALIDATORS.values())
+
+
+PATIENTS: list[dict[str, Any]] = [
+    {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "2015-03-01"},
+    {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "2015-13-01"},
+    {"resourceType": "Patient", "id": "p 1", "gender": "female"},
+    {"resourceType": "Patient", "id": "p1", "birthDate": 2015},
+    {"resourceType": "Patient", "id": "p1", "deceasedBoolean": True, "deceasedDateTime": "2020"},
+    {"resourceType": "Patient", "id": "p1", "name": [None]},
+]
+
+
+@pytest.mark.parametrize("record", PATIENTS, ids=range(len(PATIENTS)))
+def test_whole_verdict_of_an_unsplit_type_is_full_validation_and_remembered(record: dict[str, Any]) -> None:
+    memo = VerdictMemo()
+    expected = _full(record, "Patient")
+    assert whole_valid(("patient", "Patient"), record, memo) is expected
+    assert len(memo) == 1
+    assert whole_valid(("patient", "Patient"), copy.deepcopy(record), memo) is expected  # remembered
+    assert len(memo) == 1

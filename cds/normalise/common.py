@@ -13,7 +13,7 @@ from cds.config import Config
 from cds.facts import FuzzyDate
 from cds.mappings import Mappings
 from cds.normalise.dates import DateMemo
-from cds.normalise.validation import VALIDATORS
+from cds.normalise.validation import VALIDATORS, whole_valid
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +117,9 @@ class Build:
         try:
             part = _read_part(resource, resource_type)
             split = VALIDATORS.get(resource_type)
-            if split is not None:
-                if not split.valid(part):
-                    raise ValueError(f"invalid {resource_type}")
-            else:
-                _model(resource_type).model_validate(part)
+            ok = split.valid(part) if split is not None else whole_valid(_MODELS[resource_type], part)
+            if not ok:
+                raise ValueError(f"invalid {resource_type}")
         except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"
             self.count(f"{resource_type}: invalid resource skipped (fails FHIR R4B validation)")
             self.invalid_types.add(resource_type)

@@ -247,9 +247,6 @@ def _reference_range(
     return None, None
 
 
-_BOUND_FIELDS = ("value", "comparator", "system", "code", "unit")
-
-
 def _memo_bound(
     q: Any, value_units: list[str], concept: LabConcept, memo: dict[tuple[Any, ...], float | None] | None
 ) -> float | None:
@@ -259,10 +256,31 @@ def _memo_bound(
     to different floats), nor a bound with an unhashable field."""
     if memo is None or not isinstance(q, dict):
         return _range_bound(q, value_units, concept)
-    fields = tuple(q.get(name) for name in _BOUND_FIELDS)
-    if fields[0] == 0 and isinstance(fields[0], float):
+    get = q.get
+    value, comparator, system, code, unit = (
+        get("value"),
+        get("comparator"),
+        get("system"),
+        get("code"),
+        get("unit"),
+    )
+    if value == 0 and isinstance(value, float):
         return _range_bound(q, value_units, concept)
-    key = (concept.name, value_units[0] if value_units else None, bool(q), fields, tuple(map(type, fields)))
+    key = (
+        concept.name,
+        value_units[0] if value_units else None,
+        bool(q),
+        value,
+        comparator,
+        system,
+        code,
+        unit,
+        type(value),
+        type(comparator),
+        type(system),
+        type(code),
+        type(unit),
+    )
     try:
         return memo[key]
     except KeyError:

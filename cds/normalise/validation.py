@@ -287,4 +287,12 @@ class SplitValidator:
         return True
 
 
+def whole_valid(model: Model, part: dict[str, Any], memo: VerdictMemo = MEMO) -> bool:
+    """``model.model_validate(part)``'s verdict for a type without a split (Patient, Medication, ...), remembered
+    in ``memo`` by the digest of the whole read part: the same key form and argument as a split's pieces (the
+    verdict is a pure function of the content), so a record seen before (the same Patient on every hook call for
+    that chart) is not validated again."""
+    return memo.verdict(f"{model[1]}|{part!r}", carrier(*model), part)
+
+
 VALIDATORS: dict[str, SplitValidator] = {name: SplitValidator(split) for name, split in SPLITS.items()}
