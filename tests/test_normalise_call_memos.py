@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import cds.normalise as normalise
+from cds.config import Config
 from cds.mappings import load_mappings
 from cds.normalise.common import Build
 from cds.normalise.labs import _reference_range
@@ -107,3 +108,35 @@ def test_memos_are_filled_during_the_call_and_released_after_it(monkeypatch: pyt
     assert len(builds) == 2 and all(all(n > 0 for n in s) for s in sizes)
     gc.collect()
     assert [ref() for ref in builds] == [None, None]  # no Build (and so no memo) survives its call
+
+
+def test_drug_records_read_the_same_with_and_without_the_drug_memo() -> None:
+    from cds.normalise.drugs import exposure_of
+    from cds.synthetic import Drug
+    from tests.normalise_support import raw_of
+
+    cream = Drug((), "hydrocortisone 1 % Topical Cream")
+    tablet = Drug((), "dexamethasone 4 MG Oral Tablet")
+    b = patient()
+    for day in (1, 2):
+        b.med_admin("carboplatin", days_ago=day)
+        b.med_admin("methylprednisolone", days_ago=day, dose=(1, "g"), route="intravenous")
+        b.med_admin("methylprednisolone", days_ago=day, dose=(1, "g"))
+        b.med_admin(cream, days_ago=day)
+        b.med_admin(tablet, days_ago=day)
+        b.med_statement("dexamethasone", start_days_ago=10, end_days_ago=day, dose=(4, "mg"), route="oral")
+    raw = raw_of(b)
+
+    def read(memo: dict[Any, Any] | None) -> list[str]:
+        build = Build(evaluation_date=TODAY, mappings=MAPPINGS, config=Config())
+        return [
+            repr(exposure_of(res, source, {}, build, memo=memo))
+            for source in ("MedicationAdministration", "MedicationStatement")
+            for res in raw.resources.get(source, [])
+        ]
+
+    memo: dict[Any, Any] = {}
+    with_memo = read(memo)
+    assert with_memo == read(None)
+    assert 0 < len(memo) < len(with_memo)  # hits: the same drug names repeat
+    assert any("'oral'" in r for r in with_memo) and any("'intravenous'" in r for r in with_memo)

@@ -165,7 +165,12 @@ def texts(cc: Any) -> list[str]:
 
 def code_strings(cc: Any) -> tuple[str, ...]:
     """'system|code' strings as recorded (for evidence)."""
-    return tuple(f"{s or ''}|{c}" for s, c in codings(cc) if isinstance(c, str | int))
+    return pair_strings(codings(cc))
+
+
+def pair_strings(pairs: list[tuple[Any, Any]]) -> tuple[str, ...]:
+    """:func:`code_strings` of the (system, code) pairs that :func:`codings` gave."""
+    return tuple(f"{s or ''}|{c}" for s, c in pairs if isinstance(c, str | int))
 
 
 def display_of(cc: Any, fallback: str = "") -> str:

@@ -22,7 +22,7 @@ from cds.normalise.common import (
     status_code,
     texts,
 )
-from cds.normalise.dates import add_months, effective, parse_fuzzy
+from cds.normalise.dates import add_months, effective
 from cds.normalise.units import number
 
 NEVER = frozenset({"refuted", "entered-in-error"})
@@ -93,9 +93,9 @@ def normalise_conditions(resources: list[Any], build: Build) -> tuple[ConditionF
         if not groups or not build.valid(res, "Condition"):
             continue
         clinical = status_code(res.get("clinicalStatus"))
-        onset, _ = effective(res, "onset", build.tz)
+        onset, _ = effective(res, "onset", build.tz, build.dates)
         onset = onset or age_to_date(res.get("onsetAge"), build.birth_date)
-        abate_start, abate_end = effective(res, "abatement", build.tz)
+        abate_start, abate_end = effective(res, "abatement", build.tz, build.dates)
         if abate_start is None and abate_end is None:
             abate_end = age_to_date(res.get("abatementAge"), build.birth_date)
         if clinical is None and any(k.startswith("abatement") for k in res):
@@ -117,7 +117,7 @@ def normalise_conditions(resources: list[Any], build: Build) -> tuple[ConditionF
                 verification_status=verification,
                 onset=onset,
                 abatement=abate_end or abate_start,
-                recorded=parse_fuzzy(res.get("recordedDate"), build.tz),
+                recorded=build.dates(res.get("recordedDate"), build.tz),
                 body_sites=frozenset(sites),
             )
         )

@@ -35,8 +35,8 @@ from typing import Any
 
 from cds.facts import DrugExposure, FuzzyDate
 from cds.mappings import DrugMatcher
-from cds.normalise.common import Build, as_dict, as_list, code_strings, codings, text_of, texts
-from cds.normalise.dates import effective, parse_fuzzy
+from cds.normalise.common import Build, as_dict, as_list, codings, pair_strings, text_of, texts
+from cds.normalise.dates import effective
 from cds.normalise.units import number, quantity_units, to_mg
 
 COUNTED = {
@@ -123,13 +123,14 @@ def _per_day(dosage: dict[str, Any]) -> float | None:
     return freq / period * per_unit
 
 
-def _route(dosages: list[dict[str, Any]], concept: dict[str, Any], drugs: DrugMatcher) -> str | None:
+def _route(dosages: list[dict[str, Any]], name_route: str | None, drugs: DrugMatcher) -> str | None:
+    """The first dosage's route, else ``name_route``: the dose form in the drug's name ("... Oral Tablet")."""
     for dosage in dosages:
         cc = dosage.get("route")
         if cc:
             route = drugs.route(codings(cc), texts(cc))
             return route or "other"
-    return drugs.route([], texts(concept))  # dose form in an SCD name: "... Oral Tablet"
+    return name_route
 
 
 def _drop_by_rules(
@@ -163,14 +164,16 @@ def _drop_by_rules(
     return drop
 
 
-Identified = tuple[frozenset[str], frozenset[str], bool]  # (ingredients, classes, looks anticancer)
+# (ingredients, classes, looks anticancer, "system|code" strings, route named in the texts)
+Identified = tuple[frozenset[str], frozenset[str], bool, tuple[str, ...], str | None]
 
 
 def _identify(
     pairs: list[tuple[Any, Any]], strings: list[str], drugs: DrugMatcher, memo: dict[Any, Identified] | None
 ) -> Identified:
-    """``drugs.match`` and ``drugs.looks_anticancer`` of one drug name, remembered per call in ``memo`` (a chart
-    names the same few drugs hundreds of times; both are pure functions of the codings and texts)."""
+    """``drugs.match``, ``drugs.looks_anticancer``, the code strings (:func:`code_strings`) and the route named in
+    the texts of one drug name, remembered per call in ``memo`` (a chart names the same few drugs hundreds of
+    times; all are pure functions of the codings and texts)."""
     key: Any = None
     if memo is not None:
         key = (tuple(pairs), tuple(strings))
@@ -181,7 +184,8 @@ def _identify(
         except TypeError:  # an unhashable code (malformed record): no memo
             key = None
     ingredients, classes = drugs.match(pairs, strings)
-    found = (ingredients, classes, drugs.looks_anticancer(pairs, strings))
+    codes = pair_strings(pairs)
+    found = (ingredients, classes, drugs.looks_anticancer(pairs, strings), codes, drugs.route([], strings))
     if key is not None and memo is not None:
         memo[key] = found
     return found
@@ -223,7 +227,7 @@ def exposure_of(
             ongoing=ongoing,
             looks_anticancer_unclassified=True,
         )
-    ingredients, classes, looks_raw = _identify(pairs, strings, drugs, memo)
+    ingredients, classes, looks_raw, codes, name_route = _identify(pairs, strings, drugs, memo)
     dosages = _dosages(res, source)
     dose_q = _dose_quantity(dosages[0], source) if dosages else {}
     dose_mg = to_mg(dose_q)
@@ -231,7 +235,7 @@ def exposure_of(
     if dropped:
         ingredients = ingredients - dropped
         classes = drugs.classes_of(ingredients)
-    route = _route(dosages, concept, drugs)
+    route = _route(dosages, name_route, drugs)
     if route is not None and route not in drugs.systemic_routes:
         classes = frozenset(c for c in classes if c not in drugs.systemic_only_classes)
     looks = looks_raw and not (classes & ANTICANCER_CLASSES)
@@ -247,7 +251,7 @@ def exposure_of(
         resource_id=f"{source}/{res.get('id')}",
         source=source,
         name=(strings[0] if strings else ", ".join(sorted(ingredients))) or "medication",
-        codes=code_strings(concept),
+        codes=codes,
         status=res.get("status"),
         start=start,
         end=end,
@@ -264,12 +268,12 @@ def _anchor(
     res: dict[str, Any], source: str, build: Build
 ) -> tuple[FuzzyDate | None, FuzzyDate | None, bool]:
     if source == "MedicationRequest":
-        authored = parse_fuzzy(res.get("authoredOn"), build.tz)
+        authored = build.dates(res.get("authoredOn"), build.tz)
         until = _request_end(res, build)
         if until is not None and until.latest < build.evaluation_date:
             return authored, until, False  # the order ran out before today: no evidence of current use
         return authored, None, True
-    start, end = effective(res, "effective", build.tz)
+    start, end = effective(res, "effective", build.tz, build.dates)
     has_period_end = isinstance(res.get("effectivePeriod"), dict) and "end" in res["effectivePeriod"]
     point = any(f"effective{s}" in res for s in ("DateTime", "Instant", "Date"))
     # An administration at a single time point is one dose, never ongoing; an active statement with a single
@@ -287,11 +291,11 @@ def _anchor(
 def _request_end(res: dict[str, Any], build: Build) -> FuzzyDate | None:
     """When an order stops being valid: ``dispenseRequest.validityPeriod.end``, else the dosing bounds' end."""
     ends = [
-        parse_fuzzy(as_dict(as_dict(res.get("dispenseRequest")).get("validityPeriod")).get("end"), build.tz)
+        build.dates(as_dict(as_dict(res.get("dispenseRequest")).get("validityPeriod")).get("end"), build.tz)
     ]
     for dosage in as_list(res.get("dosageInstruction")):
         bounds = as_dict(as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat")).get("boundsPeriod"))
-        ends.append(parse_fuzzy(bounds.get("end"), build.tz))
+        ends.append(build.dates(bounds.get("end"), build.tz))
     known = [e for e in ends if e is not None]
     return max(known, key=lambda e: e.latest) if known else None
 

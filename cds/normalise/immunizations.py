@@ -22,7 +22,7 @@ def normalise_immunizations(resources: list[Any], build: Build) -> tuple[Immuniz
         groups = build.mappings.vaccines.match(codings(res.get("vaccineCode")), texts(res.get("vaccineCode")))
         if not groups or not build.valid(res, "Immunization"):
             continue
-        when, _ = effective(res, "occurrence", build.tz)
+        when, _ = effective(res, "occurrence", build.tz, build.dates)
         out.append(
             ImmunizationFact(
                 groups=groups,

@@ -84,7 +84,7 @@ def normalise_procedures(resources: list[Any], build: Build) -> tuple[ProcedureF
                     intent or "", "radiotherapy-intent-unknown"
                 )
             )
-        start, end = effective(res, "performed", build.tz)
+        start, end = effective(res, "performed", build.tz, build.dates)
         if status in ONGOING and not as_dict(res.get("performedPeriod")).get("end"):
             end = None  # still going on (a course of radiotherapy): ongoing, never "ended on its start day"
         elif end is None:
