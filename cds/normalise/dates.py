@@ -106,15 +106,29 @@ def effective(
     A single point gives start == end. Unparseable values give (None, None). ``parse`` may be a memoised
     :func:`parse_fuzzy` (:class:`DateMemo`).
     """
-    for suffix in ("DateTime", "Instant", "Date", "String"):
-        value = resource.get(prefix + suffix)
+    points, period_key = _choice_keys(prefix)
+    for key in points:
+        value = resource.get(key)
         if value is not None:
             point = parse(value, tz)
             return point, point
-    period = resource.get(prefix + "Period")
+    period = resource.get(period_key)
     if not isinstance(period, dict):
         return None, None
     return parse(period.get("start"), tz), parse(period.get("end"), tz)
+
+
+_CHOICE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def _choice_keys(prefix: str) -> tuple[tuple[str, ...], str]:
+    """(``<prefix>DateTime``, ``<prefix>Instant``, ``<prefix>Date``, ``<prefix>String``) and ``<prefix>Period``,
+    built once per prefix (a handful of element names from the code, not from records)."""
+    keys = _CHOICE_KEYS.get(prefix)
+    if keys is None:
+        points = tuple(prefix + suffix for suffix in ("DateTime", "Instant", "Date", "String"))
+        keys = _CHOICE_KEYS[prefix] = (points, prefix + "Period")
+    return keys
 
 
 class DateMemo:
@@ -138,11 +152,12 @@ class DateMemo:
 
 def raw_sort_key(resource: dict[str, Any], prefix: str) -> str:
     """A cheap sort key (the raw date text) used to keep the newest candidates before validation."""
-    for suffix in ("DateTime", "Instant", "Date"):
-        value = resource.get(prefix + suffix)
+    points, period_key = _choice_keys(prefix)
+    for key in points[:3]:  # not <prefix>String
+        value = resource.get(key)
         if isinstance(value, str):
             return value
-    period = resource.get(prefix + "Period")
+    period = resource.get(period_key)
     if isinstance(period, dict):
         for key in ("end", "start"):
             if isinstance(period.get(key), str):

@@ -38,13 +38,27 @@ def observation_concepts(
     ``memo`` (one call's) remembers ``lab_concepts_for`` per (system, code): a chart repeats a few dozen codes.
     """
     found: set[str] = set()
-    for system, code in codings(obs.get("code")):
-        found.update(_concepts_for(system, code, mappings, memo))
-    for comp in as_list(obs.get("component")):
-        if isinstance(comp, dict):
-            for system, code in codings(comp.get("code")):
-                found.update(_concepts_for(system, code, mappings, memo))
+    _add_concepts(found, obs.get("code"), mappings, memo)
+    components = obs.get("component")
+    if components is not None:
+        for comp in as_list(components):
+            if isinstance(comp, dict):
+                _add_concepts(found, comp.get("code"), mappings, memo)
     return found
+
+
+def _add_concepts(
+    found: set[str], cc: Any, mappings: Mappings, memo: dict[tuple[Any, Any], tuple[str, ...]] | None
+) -> None:
+    """Add the concepts of every (system, code) pair :func:`codings` would give for ``cc`` (without building the
+    list: the pre-filter runs over every Observation)."""
+    if not isinstance(cc, dict):
+        return
+    for coding in as_list(cc.get("coding")):
+        if isinstance(coding, dict):
+            code = coding.get("code")
+            if code is not None:
+                found.update(_concepts_for(coding.get("system"), code, mappings, memo))
 
 
 def _concepts_for(
