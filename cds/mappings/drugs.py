@@ -48,7 +48,9 @@ class DrugMatcher:
         self, codings: Iterable[tuple[Any, Any]], texts: Iterable[str]
     ) -> tuple[frozenset[str], frozenset[str]]:
         """(ingredients, classes) matched by codings and texts."""
-        text_list = [t for t in texts if isinstance(t, str) and t.strip()]
+        # Each distinct text once (a record's text and its coding displays are often the same string): every
+        # text adds to sets or decides an ``any``, so a repeat adds nothing.
+        text_list = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
         ingredients: set[str] = set()
         classes: set[str] = set()
         for system, code in codings:
@@ -85,9 +87,7 @@ class DrugMatcher:
         for system, code in codings:
             if self.aliases.alias(system) == "atc" and norm_code("atc", code).startswith(self.anticancer_atc):
                 return True
-        for text in texts:
-            if not isinstance(text, str):
-                continue
+        for text in dict.fromkeys(t for t in texts if isinstance(t, str)):  # each distinct text once
             if self.anticancer_fragments is not None and self.anticancer_fragments.search(text):
                 return True
             if self.anticancer_words is not None and self.anticancer_words.search(text):

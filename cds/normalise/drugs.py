@@ -275,7 +275,7 @@ def _anchor(
         return authored, None, True
     start, end = effective(res, "effective", build.tz, build.dates)
     has_period_end = isinstance(res.get("effectivePeriod"), dict) and "end" in res["effectivePeriod"]
-    point = any(f"effective{s}" in res for s in ("DateTime", "Instant", "Date"))
+    point = "effectiveDateTime" in res or "effectiveInstant" in res or "effectiveDate" in res
     # An administration at a single time point is one dose, never ongoing; an active statement with a single
     # effectiveDateTime says the patient is taking it (since that date).
     ongoing = (
