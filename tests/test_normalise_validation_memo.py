@@ -306,6 +306,20 @@ def test_split_types_same_verdict_as_full_validation(
     assert VALIDATORS[resource_type].valid(part) is expected
 
 
+@pytest.mark.parametrize("order", [1, -1])
+def test_one_calls_verdicts_by_text_give_the_same_verdicts(order: int) -> None:
+    """A call's ``seen`` dict (verdicts by text, in front of the digest memo), shared by every record of the
+    call, gives full validation's verdict for every mutated record, whatever the order."""
+    seen: dict[str, bool] = {}
+    validators = {t: _fresh(t) for t in SPLITS}
+    cases = [case.values for case in CASES][::order]
+    for resource_type, path, value in cases:
+        part = _read_part(_mutated(resource_type, path, value), resource_type)
+        assert validators[resource_type].valid(part, seen) is _full(part, resource_type), (path, value)
+    assert seen and len(seen) < 7 * len(cases)
+    assert False in seen.values() and True in seen.values()
+
+
 @pytest.mark.parametrize(
     ("resource_type", "first", "second"),
     [

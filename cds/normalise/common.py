@@ -99,6 +99,7 @@ class Build:
     lab_concepts: dict[tuple[Any, Any], tuple[str, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    verdicts: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)  # validation pieces
     range_bounds: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -117,7 +118,11 @@ class Build:
         try:
             part = _read_part(resource, resource_type)
             split = VALIDATORS.get(resource_type)
-            ok = split.valid(part) if split is not None else whole_valid(_MODELS[resource_type], part)
+            ok = (
+                split.valid(part, self.verdicts)
+                if split is not None
+                else whole_valid(_MODELS[resource_type], part)
+            )
             if not ok:
                 raise ValueError(f"invalid {resource_type}")
         except Exception:  # noqa: BLE001 - any validation failure means "skip this resource"

@@ -256,6 +256,20 @@ class VerdictMemo:
 MEMO = VerdictMemo()
 
 
+def _verdict(
+    memo: VerdictMemo, seen: dict[str, bool] | None, text: str, model: Any, data: dict[str, Any]
+) -> bool:
+    """``memo.verdict``, first looked up by the text itself in ``seen``: one call's verdicts (a chart repeats the
+    same code, unit, range and dates), which skips the digest. ``seen`` belongs to one call (its ``Build``) and
+    goes with it; only the digest memo is process-wide."""
+    if seen is None:
+        return memo.verdict(text, model, data)
+    ok = seen.get(text)
+    if ok is None:
+        ok = seen[text] = memo.verdict(text, model, data)
+    return ok
+
+
 @dataclass(frozen=True)
 class SplitValidator:
     """Validates read parts of one resource type; verdicts of the pieces are remembered in ``memo``."""
@@ -263,7 +277,8 @@ class SplitValidator:
     split: Split
     memo: VerdictMemo = MEMO
 
-    def valid(self, part: dict[str, Any]) -> bool:
+    def valid(self, part: dict[str, Any], seen: dict[str, bool] | None = None) -> bool:
+        """The verdict of the split's model on ``part``; ``seen``: one call's verdicts by text (:func:`_verdict`)."""
         skeleton, taken = _take_leaves(part, self.split.leaves)
         complexes: list[tuple[Model, dict[str, Any]]] = []
         for element in self.split.complexes:
@@ -275,14 +290,14 @@ class SplitValidator:
                 complexes.extend((element.model, item) for item in value)
                 skeleton[element.name] = [element.stand_in] * len(value)
         memo, model = self.memo, self.split.model
-        if not memo.verdict(f"{model[1]}|{skeleton!r}", carrier(*model), skeleton):
+        if not _verdict(memo, seen, f"{model[1]}|{skeleton!r}", carrier(*model), skeleton):
             return False
         for model, value in complexes:
-            if not memo.verdict(f"{model[1]}|{value!r}", carrier(*model), value):
+            if not _verdict(memo, seen, f"{model[1]}|{value!r}", carrier(*model), value):
                 return False
         for leaf, value in taken:
             text = f"{leaf.carrier[1]}.{leaf.path[-1]}|{type(value).__name__}|{value!r}"
-            if not memo.verdict(text, leaf_model(leaf), {"value": value}):
+            if not _verdict(memo, seen, text, leaf_model(leaf), {"value": value}):
                 return False
         return True
 
