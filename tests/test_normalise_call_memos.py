@@ -85,17 +85,19 @@ def test_unhashable_bound_fields_are_computed_not_remembered() -> None:
 
 def test_a_fresh_build_has_empty_memos() -> None:
     build = Build(evaluation_date=TODAY, mappings=MAPPINGS, config=None)  # type: ignore[arg-type]
-    assert not build.lab_concepts and not build.range_bounds and not build.dates._seen
+    assert not build.lab_concepts and not build.range_bounds and not build.dates._seen and not build.verdicts
 
 
 def test_memos_are_filled_during_the_call_and_released_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
     builds: list[weakref.ref[Build]] = []
-    sizes: list[tuple[int, int, int]] = []
+    sizes: list[tuple[int, ...]] = []
 
     class Spy(Build):
         def notes(self) -> tuple[str, ...]:  # called once, at the end of build_facts
             builds.append(weakref.ref(self))
-            sizes.append((len(self.lab_concepts), len(self.range_bounds), len(self.dates._seen)))
+            sizes.append(
+                (len(self.lab_concepts), len(self.range_bounds), len(self.dates._seen), len(self.verdicts))
+            )
             return super().notes()
 
     monkeypatch.setattr(normalise, "Build", Spy)
