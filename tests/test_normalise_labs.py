@@ -359,3 +359,14 @@ def test_only_the_newest_candidates_per_concept_are_validated_and_kept() -> None
     assert [v.value for v in values] == [100 + d for d in range(MAX_PER_CONCEPT)]
     edge = labs(patient().lab("platelets", 7, "10*9/L", days_ago=LOOKBACK_DAYS), "platelets")
     assert [v.value for v in edge] == [7]
+
+
+def test_only_future_results_of_a_known_concept_are_counted_and_old_ones_silently_dropped() -> None:
+    b = patient().lab("anc", 1.0, "10*9/L", days_ago=-2).lab("anc", 2.0, "10*9/L", days_ago=900)
+    b.lab("anc", 5.0, "10*9/L", days_ago=-3)
+    b.last()["code"] = {"coding": [{"system": "http://loinc.org", "code": "0000-0"}]}  # no concept: not counted
+    b.lab("anc", 6.0, "10*9/L", days_ago=901)
+    b.last()["code"] = {"coding": [{"system": "http://loinc.org", "code": "0000-0"}]}
+    f = facts_of(b)
+    assert f.lab_values("anc") == ()
+    assert [n for n in f.notes if "Observation" in n] == ["Observation dated after the evaluation date ignored"]

@@ -88,12 +88,14 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         status = obs.get("status")
         if status not in COUNTED and status not in EVIDENCE_ONLY:
             continue
-        concepts = observation_concepts(obs, m, concept_memo)
-        if not concepts:
-            continue
+        # Undated and too old first: both are skipped silently, with or without a concept (and neither step
+        # can raise), so the cheaper date test goes before the concept lookup.
         start, end = effective(obs, "effective", build.tz, parse)
         when = end or start or parse(obs.get("issued"), build.tz)
         if when is None or when.latest < horizon:
+            continue
+        concepts = observation_concepts(obs, m, concept_memo)
+        if not concepts:
             continue
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
