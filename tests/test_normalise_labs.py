@@ -364,9 +364,13 @@ def test_only_the_newest_candidates_per_concept_are_validated_and_kept() -> None
 def test_only_future_results_of_a_known_concept_are_counted_and_old_ones_silently_dropped() -> None:
     b = patient().lab("anc", 1.0, "10*9/L", days_ago=-2).lab("anc", 2.0, "10*9/L", days_ago=900)
     b.lab("anc", 5.0, "10*9/L", days_ago=-3)
-    b.last()["code"] = {"coding": [{"system": "http://loinc.org", "code": "0000-0"}]}  # no concept: not counted
+    b.last()["code"] = {
+        "coding": [{"system": "http://loinc.org", "code": "0000-0"}]
+    }  # no concept: not counted
     b.lab("anc", 6.0, "10*9/L", days_ago=901)
     b.last()["code"] = {"coding": [{"system": "http://loinc.org", "code": "0000-0"}]}
     f = facts_of(b)
     assert f.lab_values("anc") == ()
-    assert [n for n in f.notes if "Observation" in n] == ["Observation dated after the evaluation date ignored"]
+    assert [n for n in f.notes if "Observation" in n] == [
+        "Observation dated after the evaluation date ignored"
+    ]
