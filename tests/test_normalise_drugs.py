@@ -246,3 +246,22 @@ def test_expired_active_order_is_not_current_use(field: str, end_days_ago: int, 
     d = one(b)
     assert d.ongoing is ongoing
     assert (d.end is None) is ongoing
+
+
+@pytest.mark.parametrize(
+    ("route", "expected"),
+    [
+        (
+            {"coding": [{"system": "http://snomed.info/sct", "code": "26643006"}], "text": "Intravenous"},
+            "oral",
+        ),
+        ({"coding": [{"system": "http://snomed.info/sct", "code": "999999"}], "text": "Oral route"}, "oral"),
+        ({"text": "Intravenous route"}, "intravenous"),
+        ({"text": "through a straw"}, "other"),
+    ],
+)
+def test_dosage_route_code_first_then_text(route: dict, expected: str) -> None:  # type: ignore[type-arg]
+    b = patient().med_admin("carboplatin", days_ago=1, dose=(300, "mg"), route="intravenous")
+    b.last()["dosage"]["route"] = route
+    (d,) = facts_of(b).drugs
+    assert d.route == expected

@@ -128,7 +128,8 @@ def _route(dosages: list[dict[str, Any]], name_route: str | None, drugs: DrugMat
     for dosage in dosages:
         cc = dosage.get("route")
         if cc:
-            route = drugs.route(codings(cc), texts(cc))
+            # drugs.route tries the codes first, then the texts: the texts are read only when no code decides
+            route = drugs.route(codings(cc), ()) or drugs.route((), texts(cc))
             return route or "other"
     return name_route
 
