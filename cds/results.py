@@ -3,6 +3,13 @@
 A criterion result always answers "does this line allow enrolment?" (see docs/CONTRACTS.md).
 ``TrialResult.to_json()`` is the machine-readable result carried on every card as
 ``extension["org.nktrials.eligibility"]``; its schema is ``cds/schemas/result.schema.json``.
+
+Construction speed: the classes are frozen dataclasses, and the ``__init__`` a frozen dataclass generates sets
+each field through ``object.__setattr__`` (~0.15-0.2 us a field; the engine builds hundreds of these objects a
+call). Each class therefore writes its own ``__init__`` (the dataclass keeps a hand-written one) that fills the
+instance dict in one step: the same parameters, defaults and field order, so fields, equality, hashing, repr,
+pickling, ``dataclasses.replace`` and the frozen ``__setattr__`` are unchanged
+(``tests/test_engine_results_init.py`` checks the signatures against the fields).
 """
 
 from __future__ import annotations
@@ -53,6 +60,26 @@ class Evidence:
     limitSource: str | None = None
     note: str | None = None  # e.g. "older than the 14-day screening window"
 
+    def __init__(
+        self,
+        resource: str | None = None,
+        value: Any = None,
+        unit: str | None = None,
+        date: str | None = None,
+        limit: Any = None,
+        limitSource: str | None = None,  # noqa: N803 - the field's name
+        note: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            resource=resource,
+            value=value,
+            unit=unit,
+            date=date,
+            limit=limit,
+            limitSource=limitSource,
+            note=note,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
@@ -76,6 +103,26 @@ class Outcome:
     needs: tuple[str, ...] = ()
     stale_on: dt.date | None = None  # first day the deciding lab falls out of its screening window
 
+    def __init__(
+        self,
+        result: Result,
+        reason: str,
+        evidence: tuple[Evidence, ...] = (),
+        clears_on: dt.date | None = None,
+        expires_on: dt.date | None = None,
+        needs: tuple[str, ...] = (),
+        stale_on: dt.date | None = None,
+    ) -> None:
+        self.__dict__.update(
+            result=result,
+            reason=reason,
+            evidence=evidence,
+            clears_on=clears_on,
+            expires_on=expires_on,
+            needs=needs,
+            stale_on=stale_on,
+        )
+
 
 @dataclass(frozen=True)
 class CriterionResult:
@@ -90,6 +137,34 @@ class CriterionResult:
     needs: tuple[str, ...] = ()
     curator_review: bool = False
     stale_on: dt.date | None = None
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the field's name
+        type: str,  # noqa: A002 - the field's name
+        text: str,
+        result: Result,
+        reason: str,
+        evidence: tuple[Evidence, ...] = (),
+        clears_on: dt.date | None = None,
+        expires_on: dt.date | None = None,
+        needs: tuple[str, ...] = (),
+        curator_review: bool = False,
+        stale_on: dt.date | None = None,
+    ) -> None:
+        self.__dict__.update(
+            id=id,
+            type=type,
+            text=text,
+            result=result,
+            reason=reason,
+            evidence=evidence,
+            clears_on=clears_on,
+            expires_on=expires_on,
+            needs=needs,
+            curator_review=curator_review,
+            stale_on=stale_on,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -123,6 +198,28 @@ class TrialResult:
     eligible_from: dt.date | None = None  # only for NOT_YET_ELIGIBLE
     criteria_complete: bool = True
     notes: tuple[str, ...] = field(default=())  # verdict-level remarks, e.g. "exclusions not listed"
+
+    def __init__(
+        self,
+        trial: str,
+        status: Verdict,
+        evaluated_on: dt.date,
+        definitions_version: str,
+        criteria: tuple[CriterionResult, ...],
+        eligible_from: dt.date | None = None,
+        criteria_complete: bool = True,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.__dict__.update(
+            trial=trial,
+            status=status,
+            evaluated_on=evaluated_on,
+            definitions_version=definitions_version,
+            criteria=criteria,
+            eligible_from=eligible_from,
+            criteria_complete=criteria_complete,
+            notes=notes,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
