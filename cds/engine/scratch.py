@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from cds.config import Config
+from cds.engine.catalogue_memo import memo_for
 from cds.facts import DrugExposure, PatientFacts
 from cds.results import Evidence, Outcome
 
@@ -38,6 +39,8 @@ class Scratch:
         self.facts = facts
         self.config = config
         self.mappings = mappings  # the call's MappingsView
+        # checks of rules against the mappings, kept across calls (see cds.engine.catalogue_memo)
+        self.mappings_memo: dict[Hashable, Outcome | None] = memo_for(mappings)
         self.memo: dict[str, Outcome] = {}
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
         # (concept, window, usable test) -> the deciding lab value and the values shown beside it
