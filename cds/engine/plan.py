@@ -121,7 +121,8 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
     """The node's outcome for ``ctx`` (from ``ctx.scratch.memo`` when this rule was already evaluated in this call)."""
     key = node.key
     if key is not None:
-        known = ctx.scratch.memo.get(key)
+        memo = ctx.scratch.memo
+        known = memo.get(key)
         if known is not None:
             return known
     if node.fixed is not None:
@@ -137,7 +138,7 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
     if node.if_true_review or node.if_false_review:
         outcome = review_override(outcome, node.if_true_review, node.if_false_review, node.review_reason)
     if key is not None:
-        ctx.scratch.memo[key] = outcome
+        memo[key] = outcome
     return outcome
 
 
