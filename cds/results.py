@@ -4,12 +4,11 @@ A criterion result always answers "does this line allow enrolment?" (see docs/CO
 ``TrialResult.to_json()`` is the machine-readable result carried on every card as
 ``extension["org.nktrials.eligibility"]``; its schema is ``cds/schemas/result.schema.json``.
 
-Construction speed: the classes are frozen dataclasses, and the ``__init__`` a frozen dataclass generates sets
-each field through ``object.__setattr__`` (~0.15-0.2 us a field; the engine builds hundreds of these objects a
-call). Each class therefore writes its own ``__init__`` (the dataclass keeps a hand-written one) that fills the
-instance dict in one step: the same parameters, defaults and field order, so fields, equality, hashing, repr,
-pickling, ``dataclasses.replace`` and the frozen ``__setattr__`` are unchanged
-(``tests/test_engine_results_init.py`` checks the signatures against the fields).
+The classes are frozen dataclasses with ``slots=True``: the engine builds hundreds of them a call, and a slots
+instance is built about twice as fast (its frozen ``__init__`` stores each field in a slot instead of the
+instance dict) and is a quarter of the size. Fields, equality, hashing, repr, pickling and
+``dataclasses.replace`` are those of the plain frozen dataclass; an instance has no ``__dict__``
+(``tests/test_engine_results_init.py``).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ class Verdict(StrEnum):
     INELIGIBLE = "ineligible"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One piece of data a result rests on, small enough to show a clinician."""
 
@@ -60,31 +59,15 @@ class Evidence:
     limitSource: str | None = None
     note: str | None = None  # e.g. "older than the 14-day screening window"
 
-    def __init__(
-        self,
-        resource: str | None = None,
-        value: Any = None,
-        unit: str | None = None,
-        date: str | None = None,
-        limit: Any = None,
-        limitSource: str | None = None,  # noqa: N803 - the field's name
-        note: str | None = None,
-    ) -> None:
-        self.__dict__.update(
-            resource=resource,
-            value=value,
-            unit=unit,
-            date=date,
-            limit=limit,
-            limitSource=limitSource,
-            note=note,
-        )
-
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        values = (self.resource, self.value, self.unit, self.date, self.limit, self.limitSource, self.note)
+        return {k: v for k, v in zip(EVIDENCE_FIELDS, values, strict=True) if v is not None}
 
 
-@dataclass(frozen=True)
+EVIDENCE_FIELDS = ("resource", "value", "unit", "date", "limit", "limitSource", "note")  # in field order
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one rule (leaf or combinator) evaluated to.
 
@@ -103,28 +86,8 @@ class Outcome:
     needs: tuple[str, ...] = ()
     stale_on: dt.date | None = None  # first day the deciding lab falls out of its screening window
 
-    def __init__(
-        self,
-        result: Result,
-        reason: str,
-        evidence: tuple[Evidence, ...] = (),
-        clears_on: dt.date | None = None,
-        expires_on: dt.date | None = None,
-        needs: tuple[str, ...] = (),
-        stale_on: dt.date | None = None,
-    ) -> None:
-        self.__dict__.update(
-            result=result,
-            reason=reason,
-            evidence=evidence,
-            clears_on=clears_on,
-            expires_on=expires_on,
-            needs=needs,
-            stale_on=stale_on,
-        )
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CriterionResult:
     id: str
     type: str  # inclusion | exclusion | informational
@@ -137,34 +100,6 @@ class CriterionResult:
     needs: tuple[str, ...] = ()
     curator_review: bool = False
     stale_on: dt.date | None = None
-
-    def __init__(
-        self,
-        id: str,  # noqa: A002 - the field's name
-        type: str,  # noqa: A002 - the field's name
-        text: str,
-        result: Result,
-        reason: str,
-        evidence: tuple[Evidence, ...] = (),
-        clears_on: dt.date | None = None,
-        expires_on: dt.date | None = None,
-        needs: tuple[str, ...] = (),
-        curator_review: bool = False,
-        stale_on: dt.date | None = None,
-    ) -> None:
-        self.__dict__.update(
-            id=id,
-            type=type,
-            text=text,
-            result=result,
-            reason=reason,
-            evidence=evidence,
-            clears_on=clears_on,
-            expires_on=expires_on,
-            needs=needs,
-            curator_review=curator_review,
-            stale_on=stale_on,
-        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -188,7 +123,7 @@ class CriterionResult:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrialResult:
     trial: str  # NCT id
     status: Verdict
@@ -198,28 +133,6 @@ class TrialResult:
     eligible_from: dt.date | None = None  # only for NOT_YET_ELIGIBLE
     criteria_complete: bool = True
     notes: tuple[str, ...] = field(default=())  # verdict-level remarks, e.g. "exclusions not listed"
-
-    def __init__(
-        self,
-        trial: str,
-        status: Verdict,
-        evaluated_on: dt.date,
-        definitions_version: str,
-        criteria: tuple[CriterionResult, ...],
-        eligible_from: dt.date | None = None,
-        criteria_complete: bool = True,
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        self.__dict__.update(
-            trial=trial,
-            status=status,
-            evaluated_on=evaluated_on,
-            definitions_version=definitions_version,
-            criteria=criteria,
-            eligible_from=eligible_from,
-            criteria_complete=criteria_complete,
-            notes=notes,
-        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
