@@ -26,10 +26,11 @@ def memo_for(catalogue: object) -> dict[Any, Any]:
     if entry is not None and entry[0]() is catalogue:
         return entry[1]
 
-    def forget(_: weakref.ref[Any]) -> None:
-        with _LOCK:
-            if _TABLES.get(key, (None,))[0] is ref:
-                del _TABLES[key]
+    # bound here: at interpreter exit the module's globals may already be None when the catalogue goes
+    def forget(_: weakref.ref[Any], tables: dict[int, Any] = _TABLES, lock: Any = _LOCK) -> None:
+        with lock:
+            if tables.get(key, (None,))[0] is ref:
+                del tables[key]
 
     try:
         ref = weakref.ref(catalogue, forget)

@@ -168,10 +168,12 @@ def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
     )
     key = id(trial)
 
-    def forget(_: weakref.ref[Trial]) -> None:
-        with _CACHE_LOCK:
-            if _CACHE.get(key, (None,))[0] is ref:
-                del _CACHE[key]
+    # The cache and lock are bound here: at interpreter exit the module's globals may already be None when
+    # the last trials are collected.
+    def forget(_: weakref.ref[Trial], cache: dict[int, Any] = _CACHE, lock: Any = _CACHE_LOCK) -> None:
+        with lock:
+            if cache.get(key, (None,))[0] is ref:
+                del cache[key]
 
     ref = weakref.ref(trial, forget)
     with _CACHE_LOCK:
