@@ -60,8 +60,23 @@ class Evidence:
     note: str | None = None  # e.g. "older than the 14-day screening window"
 
     def to_json(self) -> dict[str, Any]:
-        values = (self.resource, self.value, self.unit, self.date, self.limit, self.limitSource, self.note)
-        return {k: v for k, v in zip(EVIDENCE_FIELDS, values, strict=True) if v is not None}
+        """The fields that are set (not None), in field order."""
+        out: dict[str, Any] = {}
+        if self.resource is not None:
+            out["resource"] = self.resource
+        if self.value is not None:
+            out["value"] = self.value
+        if self.unit is not None:
+            out["unit"] = self.unit
+        if self.date is not None:
+            out["date"] = self.date
+        if self.limit is not None:
+            out["limit"] = self.limit
+        if self.limitSource is not None:
+            out["limitSource"] = self.limitSource
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
 EVIDENCE_FIELDS = ("resource", "value", "unit", "date", "limit", "limitSource", "note")  # in field order
