@@ -193,3 +193,27 @@ def test_referenced_patient_id(reference, expected):
 def test_unreadable_reference_keeps_the_resource():
     bundle = searchset([{"resourceType": "Observation", "id": "o", "subject": {"reference": "urn:uuid:1"}}])
     assert len(read_page(bundle, "Observation", PID).resources) == 1
+
+
+@pytest.mark.parametrize(
+    ("references", "kept"),
+    [
+        ({"subject": {"reference": f"Patient/{PID}"}}, True),  # the usual case, decided without the regex
+        ({"subject": {"reference": "Patient/someone-else"}}, False),
+        ({"subject": {"reference": f"Patient/{PID}/_history/2"}}, True),
+        ({"subject": {"reference": f"https://fhir.example/Patient/{PID}"}}, True),
+        # the first reference decides: the own one first keeps it, another patient's first drops it
+        ({"subject": {"reference": f"Patient/{PID}"}, "patient": {"reference": "Patient/x"}}, True),
+        ({"subject": {"reference": "Patient/x"}, "patient": {"reference": f"Patient/{PID}"}}, False),
+        # an unreadable first reference is skipped, as before
+        ({"subject": {"reference": "Group/1"}, "patient": {"reference": "Patient/x"}}, False),
+        ({"subject": {"display": "no reference"}, "patient": {"reference": "Patient/x"}}, False),
+        ({"subject": {"reference": f"Patient/{PID}\n"}}, True),  # read by the regex, as before
+    ],
+)
+def test_read_page_keeps_exactly_the_entries_of_the_patient(references: dict, kept: bool) -> None:
+    resource = {"resourceType": "Observation", "id": "o1", **references}
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": resource}]}
+    page = read_page(bundle, "Observation", PID)
+    assert (page.resources == [resource]) is kept
+    assert page.dropped_other_patient == (0 if kept else 1)

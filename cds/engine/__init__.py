@@ -41,7 +41,7 @@ def evaluate_trials(
     results = []
     for trial in trials:
         ctx = Context(facts=facts, config=config, trial=trial, mappings=mappings, scratch=scratch)
-        criteria = tuple(evaluate_criterion(c, ctx) for c in compiled_trial(trial))
+        criteria = tuple([evaluate_criterion(c, ctx) for c in compiled_trial(trial)])
         results.append(decide(trial, facts, criteria, definitions_version))
     return tuple(results)
 

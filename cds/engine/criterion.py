@@ -54,16 +54,18 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
 def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionResult:
     criterion = compiled.criterion
     outcome = _gated(compiled, ctx)
+    result = outcome.result
+    not_met = result == NOT_MET
     return CriterionResult(
         id=criterion.id,
         type=criterion.type,
         text=criterion.text,
-        result=outcome.result,
+        result=result,
         reason=outcome.reason,
         evidence=outcome.evidence,
-        clears_on=outcome.clears_on if outcome.result == NOT_MET else None,
-        expires_on=outcome.expires_on if outcome.result != NOT_MET else None,
-        needs=outcome.needs if outcome.result in (UNKNOWN, REVIEW) else (),
+        clears_on=outcome.clears_on if not_met else None,
+        expires_on=None if not_met else outcome.expires_on,
+        needs=outcome.needs if result in (UNKNOWN, REVIEW) else (),
         curator_review=criterion.curator_review,
         stale_on=outcome.stale_on,  # kept only where it matters: see verdict.decide
     )

@@ -121,7 +121,8 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
     """The node's outcome for ``ctx`` (from ``ctx.scratch.memo`` when this rule was already evaluated in this call)."""
     key = node.key
     if key is not None:
-        known = ctx.scratch.memo.get(key)
+        memo = ctx.scratch.memo
+        known = memo.get(key)
         if known is not None:
             return known
     if node.fixed is not None:
@@ -137,7 +138,7 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
     if node.if_true_review or node.if_false_review:
         outcome = review_override(outcome, node.if_true_review, node.if_false_review, node.review_reason)
     if key is not None:
-        ctx.scratch.memo[key] = outcome
+        memo[key] = outcome
     return outcome
 
 
@@ -167,10 +168,12 @@ def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
     )
     key = id(trial)
 
-    def forget(_: weakref.ref[Trial]) -> None:
-        with _CACHE_LOCK:
-            if _CACHE.get(key, (None,))[0] is ref:
-                del _CACHE[key]
+    # The cache and lock are bound here: at interpreter exit the module's globals may already be None when
+    # the last trials are collected.
+    def forget(_: weakref.ref[Trial], cache: dict[int, Any] = _CACHE, lock: Any = _CACHE_LOCK) -> None:
+        with lock:
+            if cache.get(key, (None,))[0] is ref:
+                del cache[key]
 
     ref = weakref.ref(trial, forget)
     with _CACHE_LOCK:

@@ -12,10 +12,10 @@ tests to each record it gets.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from cds.config import Config
+from cds.engine.catalogue_memo import memo_for
 from cds.facts import DrugExposure, PatientFacts
 from cds.results import Evidence, Outcome
 
@@ -38,32 +38,36 @@ class Scratch:
         self.facts = facts
         self.config = config
         self.mappings = mappings  # the call's MappingsView
+        # checks of rules against the mappings, kept across calls (see cds.engine.catalogue_memo)
+        self.mappings_memo: dict[Hashable, Outcome | None] = memo_for(mappings)
         self.memo: dict[str, Outcome] = {}
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
-        # (concept, window, usable test) -> the deciding lab value and the values shown beside it
         self.age: tuple[str, tuple[Evidence, ...]] | None = None  # age text and evidence (age rules)
+        # (concept, window, usable test) -> the deciding lab value and the values shown beside it
         self.picks: dict[tuple[str, int, Hashable], Latest] = {}
+        # drug class -> positions in facts.drugs; positions of unclassified drugs that look anticancer
+        self._drug_index: tuple[dict[str, list[int]], list[int]] | None = None
 
-    @cached_property
-    def _drugs_by_class(self) -> dict[str, list[int]]:
-        return _positions(d.classes for d in self.facts.drugs)
-
-    @cached_property
-    def _unclassified_anticancer(self) -> list[int]:
-        return [
-            i for i, d in enumerate(self.facts.drugs) if d.looks_anticancer_unclassified and not d.classes
-        ]
+    def _drugs_indexed(self) -> tuple[dict[str, list[int]], list[int]]:
+        drugs = self.facts.drugs
+        self._drug_index = (
+            _positions(d.classes for d in drugs),
+            [i for i, d in enumerate(drugs) if d.looks_anticancer_unclassified and not d.classes],
+        )
+        return self._drug_index
 
     def drugs_in(
         self, classes: Iterable[str], unclassified_anticancer: bool
     ) -> list[tuple[int, DrugExposure]]:
         """``(position, drug)`` of the drugs in any of ``classes`` (and, if asked, of the drugs that look
         anticancer but have no class), in ``facts.drugs`` order."""
-        by_class = self._drugs_by_class
-        positions: set[int] = set()
+        by_class, unclassified = self._drug_index or self._drugs_indexed()
+        positions: set[int] = set(unclassified) if unclassified_anticancer else set()
         for name in classes:
-            positions.update(by_class.get(name, ()))
-        if unclassified_anticancer:
-            positions.update(self._unclassified_anticancer)
+            found = by_class.get(name)
+            if found:
+                positions.update(found)
+        if not positions:
+            return []
         drugs = self.facts.drugs
         return [(i, drugs[i]) for i in sorted(positions)]

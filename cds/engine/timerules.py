@@ -37,7 +37,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds.facts import FuzzyDate
 
@@ -116,12 +116,12 @@ def subtract(day: dt.date, duration: Duration) -> dt.date:
     return _add_months(day, -months)
 
 
-@dataclass(frozen=True)
-class Reach:
+class Reach(NamedTuple):
     """Whether ``anchor + duration`` has been reached on a given day.
 
     ``first`` is the earliest day it may be reached (partial anchors), ``certain`` the day from which it is
     reached whatever the true anchor day was. For an exact anchor both are the same day.
+    (A named tuple: immutable and cheap to build; rules build one per dated record.)
     """
 
     state: Tri

@@ -27,6 +27,8 @@ INCOMPLETE_NOTE = "the trial's exclusion criteria are not listed in our source: 
 def _stale_kept(
     criteria: tuple[CriterionResult, ...], eligible_from: dt.date | None
 ) -> tuple[CriterionResult, ...]:
+    if all(c.stale_on is None for c in criteria):
+        return criteria  # nothing to keep or drop (the usual case)
     out = []
     for c in criteria:
         keep = (

@@ -21,6 +21,7 @@ from typing import Any
 
 MEDICATION = "Medication"
 _PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+_PATIENT_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # the id part of _PATIENT_REF
 _REFERENCE_FIELDS = ("subject", "patient", "individual")
 _BLOCKING_SEVERITIES = frozenset({"error", "fatal"})
 _OK_BUNDLE_TYPES = frozenset({"searchset", "collection", None})
@@ -65,6 +66,28 @@ def belongs_to(resource: dict[str, Any], patient_id: str | None) -> bool:
     return named is None or named == patient_id
 
 
+def _own_reference(patient_id: str | None) -> str | None:
+    """``"Patient/<id>"``, the reference that certainly names ``patient_id`` (None if it is no readable id)."""
+    if patient_id is None or not _PATIENT_ID.fullmatch(patient_id):
+        return None
+    return f"Patient/{patient_id}"
+
+
+def _belongs(resource: dict[str, Any], patient_id: str | None, own: str | None) -> bool:
+    """:func:`belongs_to`, with the usual case decided without the regex: the first reference the resource
+    gives is exactly ``own`` (``_own_reference(patient_id)``), which the regex would read as ``patient_id``."""
+    if own is not None:
+        for name in _REFERENCE_FIELDS:
+            ref = resource.get(name)
+            if isinstance(ref, dict):
+                reference = ref.get("reference")
+                if isinstance(reference, str):
+                    if reference == own:
+                        return True
+                    break
+    return belongs_to(resource, patient_id)
+
+
 def next_link(bundle: dict[str, Any]) -> str | None:
     links = bundle.get("link")
     if not isinstance(links, list):
@@ -97,6 +120,8 @@ def read_page(bundle: Any, expected_type: str, patient_id: str | None, strict_ou
     if not isinstance(entries, list):
         page.error = "Bundle.entry is not a list"
         return page
+    own = _own_reference(patient_id)
+    resources, included = page.resources, page.included
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
@@ -109,12 +134,12 @@ def read_page(bundle: Any, expected_type: str, patient_id: str | None, strict_ou
                 return page
             continue
         if rtype == expected_type:
-            if belongs_to(resource, patient_id):
-                page.resources.append(resource)
+            if _belongs(resource, patient_id, own):
+                resources.append(resource)
             else:
                 page.dropped_other_patient += 1
         elif rtype == MEDICATION:
-            page.included.append(resource)
+            included.append(resource)
         else:
             page.dropped_type += 1
     page.next_url = next_link(bundle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from cds.engine.context import Context
+from cds.engine.context import Context, MappingsView
 from cds.facts import FuzzyDate
 from cds.results import Outcome, Result, display_number
 
@@ -88,8 +88,23 @@ def num(value: float) -> str:
 
 
 def unmapped(ctx: Context, kind: str, names: Iterable[str]) -> Outcome | None:
-    """``review`` when a mapping declares one of the names unmapped (no verified codes)."""
-    is_unmapped = ctx.mappings.is_unmapped
+    """``review`` when a mapping declares one of the names unmapped (no verified codes).
+
+    The answer depends on the mapping catalogue alone: it is kept in ``ctx.scratch.mappings_memo``.
+    """
+    names = tuple(names)
+    memo = ctx.scratch.mappings_memo
+    key = ("unmapped", kind, names)
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    memo[key] = outcome = _unmapped(ctx.mappings, kind, names)
+    return outcome
+
+
+def _unmapped(mappings: MappingsView, kind: str, names: tuple[str, ...]) -> Outcome | None:
+    is_unmapped = mappings.is_unmapped
     bad = [n for n in names if is_unmapped(kind, n)]
     if not bad:
         return None

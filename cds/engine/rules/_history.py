@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cds.engine import timerules as tr
 from cds.facts import FuzzyDate
@@ -18,8 +18,9 @@ from cds.results import Evidence, Outcome, Result
 SHOWN = 3  # records named in a reason (and shown as evidence) when none of them counts
 
 
-@dataclass(frozen=True)
-class Judged:
+class Judged(NamedTuple):
+    """One matching record, judged (a named tuple: immutable and cheap to build, one per record per rule)."""
+
     state: tr.Tri
     evidence: Evidence
     text: str  # "carboplatin on 2026-02-10"

@@ -1,0 +1,80 @@
+"""The result dataclasses (cds/results.py) use slots for speed; they must still behave as frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import inspect
+import pickle
+
+import pytest
+
+from cds.results import CriterionResult, Evidence, Outcome, Result, TrialResult, Verdict
+
+CLASSES = (Evidence, Outcome, CriterionResult, TrialResult)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_init_signature_is_the_fields_in_order_with_their_defaults(cls: type) -> None:
+    params = list(inspect.signature(cls).parameters.values())
+    fields = dataclasses.fields(cls)
+    assert [p.name for p in params] == [f.name for f in fields]
+    for p, f in zip(params, fields, strict=True):
+        expected = f.default if f.default is not dataclasses.MISSING else inspect.Parameter.empty
+        assert p.default == expected, f.name
+        assert p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+def _examples() -> list[object]:
+    ev = Evidence("Observation/1", 1.5, "10*9/L", "2026-01-02", 1.0, "trial", "a note")
+    out = Outcome(Result.MET, "why", (ev,), None, dt.date(2027, 1, 1), ("x",), dt.date(2026, 12, 1))
+    cr = CriterionResult("I1", "inclusion", "text", Result.NOT_MET, "r", (ev,), dt.date(2026, 12, 1))
+    tr = TrialResult("NCT1", Verdict.ELIGIBLE, dt.date(2026, 11, 27), "v1", (cr,), notes=("n",))
+    return [ev, out, cr, tr, Evidence(), Outcome(Result.UNKNOWN, "")]
+
+
+@pytest.mark.parametrize("obj", _examples(), ids=lambda o: type(o).__name__)
+def test_instances_behave_as_frozen_dataclasses(obj: object) -> None:
+    names = [f.name for f in dataclasses.fields(obj)]
+    assert not hasattr(obj, "__dict__")  # slots: a quarter of the size, built twice as fast
+    values = {n: getattr(obj, n) for n in names}
+    assert type(obj)(**values) == obj
+    assert hash(type(obj)(**values)) == hash(obj)
+    assert pickle.loads(pickle.dumps(obj)) == obj
+    assert dataclasses.replace(obj) == obj
+    for name in names:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, name, "changed")
+    with pytest.raises((AttributeError, TypeError)):  # no new attributes either (Python 3.11 says TypeError)
+        obj.extra = 1  # type: ignore[attr-defined]
+    assert repr(obj).startswith(f"{type(obj).__name__}({names[0]}=")
+
+
+def test_a_changed_field_makes_a_different_object() -> None:
+    out = Outcome(Result.MET, "why")
+    assert dataclasses.replace(out, reason="other") != out
+    assert dataclasses.replace(out, reason="other").reason == "other"
+
+
+def test_evidence_json_lists_the_set_fields_in_field_order() -> None:
+    from cds.results import EVIDENCE_FIELDS
+
+    assert tuple(f.name for f in dataclasses.fields(Evidence)) == EVIDENCE_FIELDS
+    full = Evidence("Observation/1", 0, "g/L", "2026", 0.0, "trial", "n")
+    assert list(full.to_json().items()) == list(
+        zip(EVIDENCE_FIELDS, ("Observation/1", 0, "g/L", "2026", 0.0, "trial", "n"), strict=True)
+    )
+    assert Evidence(value=False, note="x").to_json() == {"value": False, "note": "x"}  # only None is left out
+    assert Evidence().to_json() == {}
+
+
+def test_result_json_values_are_plain_strings() -> None:
+    cr = CriterionResult("I1", "inclusion", "t", Result.NOT_APPLICABLE, "r")
+    tr = TrialResult(
+        "NCT1", Verdict.NOT_YET_ELIGIBLE, dt.date(2026, 11, 27), "v1", (cr,), dt.date(2026, 12, 1)
+    )
+    out = tr.to_json()
+    assert type(out["status"]) is str and out["status"] == "not-yet-eligible"
+    assert type(out["criteria"][0]["result"]) is str and out["criteria"][0]["result"] == "not-applicable"
+    assert out["criteria"][0]["evidence"] == []
+    assert out["eligibleFrom"] == "2026-12-01"
