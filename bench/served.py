@@ -152,6 +152,9 @@ def _describe(ctx: Context, part: str, run: LoadRun, cores: int) -> None:
         )
 
 
+CURVE_CONCURRENCY = (2, 4)  # extra shorter runs after the concurrency-8 figure: latency vs load
+
+
 def run_throughput(ctx: Context) -> None:
     from bench.machine import machine
 
@@ -164,7 +167,22 @@ def run_throughput(ctx: Context) -> None:
             f"{duration:.0f} s after {warmup:.0f} s warm-up"
         )
         run = _load(ctx, served, "throughput", concurrency, duration, warmup)
+        curve = [
+            (c, _load(ctx, served, f"throughput-c{c}", c, duration / 3, warmup).result)
+            for c in CURVE_CONCURRENCY
+        ]
     r = run.result
+    for c, other in curve:  # a closed loop's latency is set by how many requests it keeps in flight
+        ctx.report(
+            Figure(
+                part,
+                f"concurrency {c} (shorter run): throughput",
+                other["rps"],
+                "req/s",
+                note=f"p99 {other['p99_ms']:.1f} ms, median {other['median_ms']:.1f} ms, "
+                f"errors {other['requests'] - other['ok']}",
+            )
+        )
     _describe(ctx, part, run, machine().cores)
     errors = r["requests"] - r["ok"]
     ctx.report(Figure(part, "throughput", r["rps"], "req/s", ">= 200 req/s", r["rps"] >= 200))
