@@ -108,12 +108,10 @@ def test_per_request_timeout_below_the_budget(slow):
     slow.modes["Observation"] = "hang"
     started = time.monotonic()
     raw = gather(
-        hook_request(fhir_server=slow.base_url), config_for(slow.base_url, budget=3.0, request_timeout=0.8)
+        hook_request(fhir_server=slow.base_url), config_for(slow.base_url, budget=3.0, request_timeout=1.0)
     )
     elapsed = time.monotonic() - started
-    assert raw.unavailable.get("Observation") == UNAVAILABLE
-    assert raw.of_type("Patient") and "Condition" not in raw.unavailable
-    # a timeout is not retried (a retry would take >= 1.6 s), and the 3 s budget is not used up. The other
-    # searches are not asserted here (test_everything_answers_quickly does): on a loaded 2-core CI machine one of
-    # them missed its 0.8 s once, which is the behaviour under test, not a fault.
-    assert elapsed < 1.5
+    assert raw.unavailable == {"Observation": UNAVAILABLE}
+    # a timeout is not retried (a retry would take >= 2 s), and the 3 s budget is not used up; 1.0 s per request
+    # (not 0.4, then 0.8) so that the other nine searches answer in time on a loaded 2-core CI machine
+    assert elapsed < 1.9
