@@ -476,3 +476,33 @@ def test_whole_verdict_of_an_unsplit_type_is_full_validation_and_remembered(reco
     assert len(memo) == 1
     assert whole_valid(("patient", "Patient"), copy.deepcopy(record), memo) is expected  # remembered
     assert len(memo) == 1
+
+
+def test_ids_are_not_remembered_across_calls() -> None:
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    part = _read_part(copy.deepcopy(BASE), "Observation")
+    assert validator.valid(part)
+    size = len(memo)
+    for n in range(20):
+        assert validator.valid({**part, "id": f"obs-{n}"})
+    assert len(memo) == size  # a new id adds nothing
+    assert validator.valid({**part, "id": "a b"}) is _full({**part, "id": "a b"}) is False
+
+
+def test_a_failure_that_is_not_a_validation_error_is_not_remembered() -> None:
+    memo = VerdictMemo()
+    calls = []
+
+    class Flaky:
+        @staticmethod
+        def model_validate(data: dict[str, Any]) -> None:
+            calls.append(data)
+            if len(calls) == 1:
+                raise RecursionError("deep")
+
+    assert memo.verdict("x|1", Flaky, {"value": 1}) is False
+    assert len(memo) == 0
+    assert memo.verdict("x|1", Flaky, {"value": 1}) is True
+    assert memo.verdict("x|1", Flaky, {"value": 1}) is True
+    assert len(calls) == 2

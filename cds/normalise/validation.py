@@ -1,4 +1,4 @@
-"""R4B validation of a record's read part, split into pieces memoised within one call (issue 7).
+"""R4B validation of a record's read part, split into pieces whose verdicts are remembered (issue 7).
 
 A chart repeats the same record shapes many times: the same code, reference range, unit, drug and route, with
 only the id, the dates and the numbers changing. ``SplitValidator(split).valid(part)`` gives the verdict of
@@ -6,13 +6,12 @@ only the id, the dates and the numbers changing. ``SplitValidator(split).valid(p
 
 * the *skeleton*: the part with its *leaves* (``id``, dates, a measured number; only when of the JSON type the
   leaf normally has) and its *complex elements* (a dict, or a list of dicts, such as ``code``) replaced by fixed
-  valid stand-ins, validated as the resource; remembered by ``repr`` (a chart has a handful of skeletons);
+  valid stand-ins, validated as the resource (a chart has a handful of skeletons);
 * each replaced complex element (with its own leaves already replaced), validated with its own model
   (``CodeableConcept``, ``Quantity``, ``Period``, a backbone element, ...), which is what fhir_core's field
-  validator does with a dict; remembered by ``repr``;
+  validator does with a dict;
 * each leaf value, validated alone in a one-field pydantic model whose field has the annotation of the model
-  field it came from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks);
-  remembered by value (the dates of one panel repeat).
+  field it came from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks).
 
 Why the verdict is the same: pydantic validates every field independently; fhir_core's model validators look
 only at which elements are present and non-null (``reject_null_complex_elements`` at lists of complex types,
@@ -21,7 +20,11 @@ lengths. ``Reference`` elements are never split out (their allowed target types 
 anything of another shape stays in the skeleton as it is. ``tests/test_normalise_validation_memo.py`` compares
 the split verdict with full validation on mutated records of every split type.
 
-Nothing is kept across calls: one validator belongs to one ``Build``; its memo keys are element contents.
+What is remembered: each piece's verdict, keyed by its type and ``repr``. Within one call by that text (the
+``Build``'s ``seen`` dict, gone with the call); across calls in ``MEMO``, a process-wide ``VerdictMemo`` keyed by
+a 16-byte BLAKE2b digest of the text, so it holds no record content, only digests and booleans (bounded). Ids
+are never remembered across calls (they do not recur), and a check that failed for a reason other than a
+validation error (``RecursionError``, ``MemoryError``, ...) is not remembered at all.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Leaf:
     carrier: Model
     types: tuple[type, ...]
     stand_in: Any
+    remember: bool = True  # False: never put in the process-wide memo (values that do not recur, such as ids)
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ _PERIOD_STAND_IN = {"start": _DATE}
 
 
 def _id(carrier: Model) -> Leaf:
-    return Leaf(("id",), carrier, _STR, "x")
+    return Leaf(("id",), carrier, _STR, "x", remember=False)
 
 
 def _dates(carrier: Model, *names: str) -> tuple[Leaf, ...]:
@@ -167,12 +171,22 @@ def leaf_model(leaf: Leaf) -> Any:
     return create_model("Leaf", __config__=ConfigDict(extra="forbid"), value=(annotation, None))
 
 
-def _passes(model: Any, data: dict[str, Any]) -> bool:
+def _check(model: Any, data: dict[str, Any]) -> tuple[bool, bool]:
+    """(verdict, may be remembered): a validation error is a verdict about the content; any other exception
+    (``RecursionError``, ``MemoryError``, ...) still means "invalid" for this record but is not remembered."""
+    from pydantic import ValidationError
+
     try:
         model.model_validate(data)
-    except Exception:  # noqa: BLE001 - any validation failure means "invalid"
-        return False
-    return True
+    except ValidationError:
+        return False, True
+    except Exception:  # noqa: BLE001 - the record is skipped, the verdict not kept
+        return False, False
+    return True, True
+
+
+def _passes(model: Any, data: dict[str, Any]) -> bool:
+    return _check(model, data)[0]
 
 
 def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
@@ -241,9 +255,11 @@ class VerdictMemo:
         key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         ok = self._verdicts.get(key)
         if ok is None:
-            if len(self._verdicts) >= self.capacity:
-                self._verdicts.clear()
-            ok = self._verdicts[key] = _passes(model, data)
+            ok, keep = _check(model, data)
+            if keep:
+                if len(self._verdicts) >= self.capacity:
+                    self._verdicts.clear()
+                self._verdicts[key] = ok
         return ok
 
     def __len__(self) -> int:
@@ -296,6 +312,10 @@ class SplitValidator:
             if not _verdict(memo, seen, f"{model[1]}|{value!r}", carrier(*model), value):
                 return False
         for leaf, value in taken:
+            if not leaf.remember:
+                if not _passes(leaf_model(leaf), {"value": value}):
+                    return False
+                continue
             text = f"{leaf.carrier[1]}.{leaf.path[-1]}|{type(value).__name__}|{value!r}"
             if not _verdict(memo, seen, text, leaf_model(leaf), {"value": value}):
                 return False
