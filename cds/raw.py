@@ -5,8 +5,12 @@ The gatherer knows FHIR, not trials; the normaliser turns a ``RawPatient`` into 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+# A FHIR resource id (R4 ``id`` datatype). Always ``fullmatch``: with ``match`` and ``$`` a trailing newline passes.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 # Resource types the service reads. Medication is only fetched when referenced.
 RESOURCE_TYPES: tuple[str, ...] = (

@@ -461,7 +461,7 @@ def test_medication_reference_without_fhir_server_is_unavailable():
 # ---- input and logging ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pid", [None, "", "a/b", "x&_include=*", "p" * 65, 12])
+@pytest.mark.parametrize("pid", [None, "", "a/b", "x&_include=*", "p" * 65, 12, "a\n"])
 def test_invalid_patient_id_is_bad_request(pid):
     request = hook_request()
     request["context"]["patientId"] = pid

@@ -124,6 +124,7 @@ def _without(path: str) -> dict[str, Any]:
         pytest.param(hook_request(patient_id="../../metadata"), id="patientId-path-traversal"),
         pytest.param(hook_request(patient_id=""), id="patientId-empty"),
         pytest.param(hook_request(patient_id="x" * 65), id="patientId-too-long"),
+        pytest.param(hook_request(patient_id="pat-1\n"), id="patientId-trailing-newline"),
         pytest.param(
             hook_request(fhirAuthorization={"access_token": "t", "token_type": "Bearer"}),
             id="fhirAuthorization-without-fhirServer",

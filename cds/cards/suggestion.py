@@ -14,7 +14,6 @@ note "already flagged on <date>"; the date is the earliest recorded start among 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,13 +25,13 @@ from pydantic import ValidationError
 from cds.cards.markdown import one_line
 from cds.cards.templates import Templates
 from cds.facts import FuzzyDate, PatientFacts, ResearchFact
+from cds.raw import FHIR_ID
 from cds.trials import Trial
 
 log = logging.getLogger(__name__)
 
 REGISTRY_SYSTEM = "https://clinicaltrials.gov"
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-_STAND_IN_ID = "x"  # any id that matches _FHIR_ID
+_STAND_IN_ID = "x"  # any id that matches FHIR_ID
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def study_part_is_valid(nct: str, display: str) -> bool:
     """Whether the candidate ResearchSubject for this study passes R4B validation, for any FHIR patient id.
 
     The patient enters the resource only as ``individual.reference`` = ``Patient/<id>``, an R4B ``string``
-    (non-empty, no control characters) that every id matching ``_FHIR_ID`` gives; so the verdict depends on
+    (non-empty, no control characters) that every id matching ``FHIR_ID`` gives; so the verdict depends on
     the trial alone and is worked out once per trial (catalogue data) with a stand-in id. Tests check it
     against full validation with real ids.
     """
@@ -89,7 +88,7 @@ def study_part_is_valid(nct: str, display: str) -> bool:
 
 def research_subject(trial: Trial, patient_id: str) -> dict[str, Any] | None:
     """The candidate ResearchSubject for this patient and trial, or None if it would not be valid FHIR."""
-    if not _FHIR_ID.match(patient_id or ""):
+    if not FHIR_ID.fullmatch(patient_id or ""):
         log.warning("patient id is not a FHIR id; no candidate suggestion for %s", trial.id)
         return None
     display = one_line(trial.short_title)

@@ -31,14 +31,13 @@ from cds.gather.bundles import MEDICATION
 from cds.gather.fhir import FetchError, FhirSource, SearchResult
 from cds.gather.prefetch import Action, PrefetchDecision, decide
 from cds.gather.templates import MEDICATION_USERS, PREFETCH, RESOURCE_TYPE, own_query
-from cds.raw import REQUIRED_TYPES, RawPatient
+from cds.raw import FHIR_ID, REQUIRED_TYPES, RawPatient
 
 __all__ = ["gather", "UNAVAILABLE"]
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = "source unavailable"
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _MAX_WORKERS = 8
 
 
@@ -81,7 +80,7 @@ def gather(request: dict[str, Any], config: Config) -> RawPatient:
 def _patient_id(request: dict[str, Any]) -> str:
     context = request.get("context")
     patient_id = context.get("patientId") if isinstance(context, dict) else None
-    if not isinstance(patient_id, str) or not FHIR_ID.match(patient_id):
+    if not isinstance(patient_id, str) or not FHIR_ID.fullmatch(patient_id):
         raise BadRequest("context.patientId must be a FHIR resource id")
     return patient_id
 

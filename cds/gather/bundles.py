@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cds.raw import FHIR_ID
+
 MEDICATION = "Medication"
 _PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
-_PATIENT_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # the id part of _PATIENT_REF
 _REFERENCE_FIELDS = ("subject", "patient", "individual")
 _BLOCKING_SEVERITIES = frozenset({"error", "fatal"})
 _OK_BUNDLE_TYPES = frozenset({"searchset", "collection", None})
@@ -68,7 +69,7 @@ def belongs_to(resource: dict[str, Any], patient_id: str | None) -> bool:
 
 def _own_reference(patient_id: str | None) -> str | None:
     """``"Patient/<id>"``, the reference that certainly names ``patient_id`` (None if it is no readable id)."""
-    if patient_id is None or not _PATIENT_ID.fullmatch(patient_id):
+    if patient_id is None or not FHIR_ID.fullmatch(patient_id):
         return None
     return f"Patient/{patient_id}"
 

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from cds.paths import SCHEMA_DIR
+from cds.raw import FHIR_ID
 
 SCHEMA_FILE = SCHEMA_DIR / "cds-hooks.schema.json"
 
@@ -215,8 +216,6 @@ def card_is_valid(card: Any) -> bool:
 # only envelopes that certainly conform (a subset: it may send a valid one on to the full validator, never pass an
 # invalid one); anything else, and every error message, comes from the schema (tests/test_service_envelope_check.py).
 
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-
 
 def _string_or_absent(obj: dict[str, Any], key: str) -> bool:
     return key not in obj or isinstance(obj[key], str)
@@ -233,7 +232,7 @@ def envelope_is_plainly_valid(body: Any) -> bool:
         and 1 <= len(instance) <= 200
         and isinstance(context, dict)
         and isinstance(context.get("patientId"), str)
-        and _FHIR_ID.fullmatch(context["patientId"]) is not None
+        and FHIR_ID.fullmatch(context["patientId"]) is not None
         and _string_or_absent(context, "userId")
         and _string_or_absent(context, "encounterId")
         and _optional(body, "fhirServer", _uri)
