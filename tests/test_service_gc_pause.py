@@ -77,6 +77,7 @@ def test_always_busy_requests_still_collect_now_and_then(monkeypatch) -> None:
     """Overlapping requests never reach "last one out": every COLLECT_EVERY-th one to end collects."""
     collections: list[int] = []
     monkeypatch.setattr(collector.gc, "collect", lambda *a: collections.append(1) or 0)
+    monkeypatch.setattr(collector._GcPause, "busy_collections", 0)  # noqa: SLF001
     holder = collector.gc_paused()
     holder.__enter__()  # one request that stays in flight throughout
     try:
@@ -136,3 +137,19 @@ def test_hook_call_runs_with_the_collector_off_and_leaves_it_on(
     assert response.status_code == status
     assert seen == ([False, False] if status == 200 else [False])  # parse, then the pipeline
     assert gc.isenabled()
+
+
+def test_busy_collections_are_young_generations_with_a_full_one_now_and_then(monkeypatch) -> None:
+    generations: list[int] = []
+    monkeypatch.setattr(collector.gc, "collect", lambda generation=2: generations.append(generation) or 0)
+    monkeypatch.setattr(collector._GcPause, "busy_collections", 0)  # noqa: SLF001
+    holder = collector.gc_paused()
+    holder.__enter__()
+    try:
+        for _ in range(collector.COLLECT_EVERY * collector.FULL_EVERY * 2):
+            with collector.gc_paused():
+                pass
+    finally:
+        holder.__exit__(None, None, None)
+    full = [1] * (collector.FULL_EVERY - 1) + [2]
+    assert generations == full * 2

@@ -12,8 +12,10 @@ Rules:
 - Process-wide (the collector has one switch): concurrent requests share a counter, and the collector is
   turned back on when the last request in flight ends.
 - A worker whose threads are always busy (sustained load with overlapping requests) would never reach
-  "last one out": every ``COLLECT_EVERY``-th request that ends while others are still running runs one full
-  collection itself, so cyclic garbage (exceptions with tracebacks, for instance) cannot pile up.
+  "last one out": every ``COLLECT_EVERY``-th request that ends while others are still running collects
+  generations 0 and 1 itself (where everything made while paused still is: about 1 ms), and every
+  ``FULL_EVERY``-th such collection is a full one (tens of ms with the stall of every thread of the worker), so
+  cyclic garbage (exceptions with tracebacks, for instance) cannot pile up.
 - If the collector was already off (an embedding application's choice), it is left off and never run.
 """
 
@@ -25,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 COLLECT_EVERY = 32
+FULL_EVERY = 16  # of those collections: one full one per 512 requests ended while busy
 
 
 class _GcPause:
@@ -34,6 +37,7 @@ class _GcPause:
     depth = 0
     was_enabled = False
     ended_while_busy = 0  # requests that ended while others were running, since the last collection
+    busy_collections = 0  # collections run that way, since the last full one
 
 
 @contextmanager
@@ -47,7 +51,7 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        collect_now = False
+        collect_now, generation = False, 2
         with _GcPause.lock:
             _GcPause.depth -= 1
             if _GcPause.depth == 0:
@@ -58,6 +62,8 @@ def gc_paused() -> Iterator[None]:
                 _GcPause.ended_while_busy += 1
                 if _GcPause.ended_while_busy >= COLLECT_EVERY:
                     _GcPause.ended_while_busy = 0
+                    _GcPause.busy_collections = (_GcPause.busy_collections + 1) % FULL_EVERY
+                    generation = 2 if _GcPause.busy_collections == 0 else 1
                     collect_now = True
         if collect_now:
-            gc.collect()
+            gc.collect(generation)
