@@ -7,7 +7,9 @@ hook call that only records its token was 180-350 ms under 8 concurrent clients 
 ``WriterQueue`` makes writers wait on locks that wake them as soon as the holder is done:
 
 - a ``threading.Lock`` for the threads of one process;
-- ``fcntl.flock`` on ``<database>-writers.lock`` for the processes (gunicorn workers, the CLI). The file
+- ``fcntl.flock`` on ``<database>-writers.lock`` for the processes (gunicorn workers, the CLI), tried without
+  blocking every 0.5-4 ms (a blocking ``flock`` cannot time out). Both waits end after ``WAIT_S`` with SQLite's
+  own "database is locked" error, as its busy timeout would: a stuck writer makes requests fail, not hang. The file
   is opened once per process. A forked child starts with a fresh thread lock and opens its own
   descriptor (``os.register_at_fork``): a descriptor shared with the parent would make both one lock
   holder, and a thread lock copied while held would never be released. The kernel releases the file lock
@@ -21,7 +23,9 @@ and remains what keeps the data consistent. Where ``fcntl`` is missing (Windows)
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,29 +38,38 @@ except ImportError:  # pragma: no cover - not POSIX
 
 
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()
+WAIT_S = 10.0  # the longest wait for a turn: the same as the connections' SQLite busy_timeout (cds/db.py)
 
 
 class WriterQueue:
     """``with queue.turn(): <one write transaction>``: one writer at a time across threads and processes."""
 
-    def __init__(self, database_path: Path) -> None:
+    def __init__(self, database_path: Path, wait_s: float = WAIT_S) -> None:
         self.lock_path = database_path.with_name(database_path.name + "-writers.lock")
+        self.wait_s = wait_s
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
         _QUEUES.add(self)
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        with self._thread_lock:
+        """One write transaction's turn; ``sqlite3.OperationalError`` after waiting ``wait_s`` (as SQLite's own
+        busy timeout would), so a stuck writer elsewhere makes requests fail, not hang."""
+        deadline = time.monotonic() + self.wait_s
+        if not self._thread_lock.acquire(timeout=self.wait_s):
+            raise _locked(self.wait_s)
+        try:
             fd = self._descriptor()
             if fd is None:
                 yield
                 return
-            fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+            _flock_until(fd, deadline, self.wait_s)
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
     def _descriptor(self) -> int | None:
         """This process's descriptor of the lock file (opened on first use)."""
@@ -80,6 +93,25 @@ class WriterQueue:
         if self._fd is not None:
             os.close(self._fd)
         self._fd = None
+
+
+def _flock_until(fd: int, deadline: float, wait_s: float) -> None:
+    """The file lock, polling without blocking (0.5 ms, doubling up to 4 ms) until ``deadline``: a blocking
+    ``flock`` cannot time out. Only writers of other processes make it wait."""
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _locked(wait_s) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.004)
+
+
+def _locked(wait_s: float) -> sqlite3.OperationalError:
+    return sqlite3.OperationalError(f"database is locked (no writer turn within {wait_s:g} s)")
 
 
 def _after_fork_in_child() -> None:

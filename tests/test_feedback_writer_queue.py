@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -94,3 +95,41 @@ def test_sqlite_files_queue_other_databases_do_not(tmp_path: Path) -> None:
     assert not db.remember_jti("iss", "a", 2_000_000_000, 1_800_000_000.0)  # replay still refused
     db.dispose()
     assert isinstance(open_database("sqlite:///:memory:").writers, NoQueue)
+
+
+def test_a_turn_held_by_another_process_times_out(tmp_path: Path) -> None:
+    queue = WriterQueue(tmp_path / "db.sqlite", wait_s=0.3)
+    other = open(queue.lock_path, "a+b")  # noqa: SIM115 - another open file description: another holder
+    try:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"), queue.turn():
+            pass
+        assert 0.3 <= time.monotonic() - started < 2.0
+        fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+        with queue.turn():  # free again: no wait
+            pass
+    finally:
+        other.close()
+
+
+def test_a_turn_held_by_another_thread_times_out(tmp_path: Path) -> None:
+    queue = WriterQueue(tmp_path / "db.sqlite", wait_s=0.2)
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with queue.turn():
+            inside.set()
+            leave.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(5)
+        with pytest.raises(sqlite3.OperationalError), queue.turn():
+            pass
+    finally:
+        leave.set()
+        holder.join(5)
+    with queue.turn():
+        pass
