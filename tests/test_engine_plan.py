@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from cds.engine import evaluate_trial, evaluate_trials, plan
+from cds.engine import catalogue_memo, evaluate_trial, evaluate_trials, plan
 from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import REGISTRY, TRIAL_KINDS
@@ -154,7 +154,8 @@ def test_compiled_trial_is_cached_per_trial_object_and_dropped_with_it() -> None
     del twin
     gc.collect()
     assert ref() is None
-    assert key not in plan._CACHE or plan._CACHE[key][0]() is not None  # a dead trial leaves no entry
+    tables = catalogue_memo._TABLES  # noqa: SLF001
+    assert key not in tables or tables[key][0]() is not None  # a dead trial leaves no entry
 
 
 def test_a_scratch_belongs_to_one_call() -> None:

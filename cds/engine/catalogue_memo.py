@@ -1,11 +1,12 @@
-"""Values derived from one catalogue object (the mappings), computed once and kept while that object lives.
+"""Values derived from one catalogue object (the mappings, a trial), computed once and kept while it lives.
 
-A rule's checks against the mapping catalogue (is a name declared unmapped?) depend on the catalogue and the
-rule alone, never on the patient, so they are worth keeping across calls. The catalogue is read-only after
-loading (``cds.mappings.Mappings``); a test stub must not be changed once it has been used.
+A rule's checks against the mapping catalogue (is a name declared unmapped?) and a trial's compiled rules
+(``cds.engine.plan.compiled_trial``) depend on catalogue objects alone, never on the patient, so they are worth
+keeping across calls. Catalogue objects are read-only after loading (``cds.mappings.Mappings``, ``Trial``); a
+test stub must not be changed once it has been used.
 
 The table is found by the object's ``id()`` and holds a weak reference, so it goes when its object does and a
-reused ``id()`` is never mistaken for it (as the compile cache in ``cds.engine.plan``). An object that cannot
+reused ``id()`` is never mistaken for it. An object that cannot
 be weakly referenced gets a fresh table each time (nothing is kept).
 """
 

@@ -17,8 +17,8 @@ Memo
 
 Compile cache
     :func:`compiled_trial` keeps one compiled form per ``Trial`` object (trials are immutable catalogue
-    data; their rule dicts must not be changed after loading). The cache holds a weak reference, so an
-    entry goes when its trial does and a reused ``id()`` is never mistaken for it.
+    data; their rule dicts must not be changed after loading), in the trial's ``cds.engine.catalogue_memo``
+    table: weakly held, so it goes when its trial does and a reused ``id()`` is never mistaken for it.
 
 Prepared specs
     A kind may register ``prepare`` (``cds.engine.registry``): the rule dict is read once, here, into a typed
@@ -32,13 +32,12 @@ prepare or an evaluator error is ``unknown`` (logged without patient data).
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cds.engine import combinators, rules  # noqa: F401  (import registers every kind)
+from cds.engine.catalogue_memo import memo_for
 from cds.engine.combinators import COMBINATORS, review_override
 from cds.engine.context import Context
 from cds.engine.registry import PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
@@ -149,33 +148,21 @@ class CompiledCriterion:
     applies_when: Node | None
 
 
-_CACHE: dict[int, tuple[weakref.ref[Trial], tuple[CompiledCriterion, ...]]] = {}
-_CACHE_LOCK = threading.Lock()
-
-
 def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
-    """The trial's criteria with compiled rules, compiled on first use and kept while the trial lives."""
-    entry = _CACHE.get(id(trial))
-    if entry is not None and entry[0]() is trial:
-        return entry[1]
-    compiled = tuple(
-        CompiledCriterion(
-            criterion=c,
-            rule=compile_rule(c.rule),
-            applies_when=compile_rule(c.applies_when) if c.applies_when else None,
+    """The trial's criteria with compiled rules, compiled on first use and kept while the trial lives
+    (``cds.engine.catalogue_memo``: by the trial object, weakly)."""
+    memo = memo_for(trial)
+    compiled = memo.get(_COMPILED)
+    if compiled is None:
+        compiled = memo[_COMPILED] = tuple(
+            CompiledCriterion(
+                criterion=c,
+                rule=compile_rule(c.rule),
+                applies_when=compile_rule(c.applies_when) if c.applies_when else None,
+            )
+            for c in trial.criteria
         )
-        for c in trial.criteria
-    )
-    key = id(trial)
-
-    # The cache and lock are bound here: at interpreter exit the module's globals may already be None when
-    # the last trials are collected.
-    def forget(_: weakref.ref[Trial], cache: dict[int, Any] = _CACHE, lock: Any = _CACHE_LOCK) -> None:
-        with lock:
-            if cache.get(key, (None,))[0] is ref:
-                del cache[key]
-
-    ref = weakref.ref(trial, forget)
-    with _CACHE_LOCK:
-        _CACHE[key] = (ref, compiled)
     return compiled
+
+
+_COMPILED = "compiled criteria"
