@@ -6,14 +6,14 @@ import datetime as dt
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from cds.config import Config
 from cds.facts import FuzzyDate
 from cds.mappings import Mappings
 from cds.normalise.dates import DateMemo
-from cds.normalise.validation import VALIDATORS, whole_valid
+from cds.normalise.validation import VALIDATORS, carrier, whole_valid
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,8 @@ def _is_read(resource_type: str, key: str) -> bool:
     )
 
 
-@cache
 def _model(resource_type: str) -> Any:
-    import importlib
-
-    module, cls = _MODELS[resource_type]
-    return getattr(importlib.import_module(f"fhir.resources.R4B.{module}"), cls)
+    return carrier(*_MODELS[resource_type])
 
 
 @dataclass
