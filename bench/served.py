@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import Context, Figure
 from bench.loadgen import PLACEHOLDER
@@ -152,6 +153,17 @@ def _describe(ctx: Context, part: str, run: LoadRun, cores: int) -> None:
         )
 
 
+def _errors(result: dict[str, Any]) -> int:
+    """``LoadResult.errors`` of a load run read back from its JSON: requests that did not get a 200."""
+    return int(result["requests"] - result["ok"])
+
+
+def _errors_figure(part: str, result: dict[str, Any], note: str = "") -> Figure:
+    errors = _errors(result)
+    ok = errors == 0 and not result["out_of_tokens"]
+    return Figure(part, "errors (non-200 or connection failures)", errors, "", "0", ok, note)
+
+
 CURVE_CONCURRENCY = (2, 4)  # extra shorter runs after the concurrency-8 figure: latency vs load
 
 
@@ -180,22 +192,12 @@ def run_throughput(ctx: Context) -> None:
                 other["rps"],
                 "req/s",
                 note=f"p99 {other['p99_ms']:.1f} ms, median {other['median_ms']:.1f} ms, "
-                f"errors {other['requests'] - other['ok']}",
+                f"errors {_errors(other)}",
             )
         )
     _describe(ctx, part, run, machine().cores)
-    errors = r["requests"] - r["ok"]
     ctx.report(Figure(part, "throughput", r["rps"], "req/s", ">= 200 req/s", r["rps"] >= 200))
-    ctx.report(
-        Figure(
-            part,
-            "errors (non-200 or connection failures)",
-            errors,
-            "",
-            "0",
-            errors == 0 and not r["out_of_tokens"],
-        )
-    )
+    ctx.report(_errors_figure(part, r))
     ctx.report(
         Figure(
             part,
@@ -235,18 +237,7 @@ def run_load_test(ctx: Context) -> None:
         run = _load(ctx, served, "load", concurrency, duration, warmup)
     r = run.result
     _describe(ctx, part, run, machine().cores)
-    errors = r["requests"] - r["ok"]
-    ctx.report(
-        Figure(
-            part,
-            "errors (non-200 or connection failures)",
-            errors,
-            "",
-            "0",
-            errors == 0 and not r["out_of_tokens"],
-            f"{r['requests']} requests, {r['rps']:.0f} req/s",
-        )
-    )
+    ctx.report(_errors_figure(part, r, f"{r['requests']} requests, {r['rps']:.0f} req/s"))
     start = run.rss_series[0][1] if run.rss_series else run.rss_before
     for pid in run.rss_after:
         series = " -> ".join(f"{s[1][pid]:.0f}" for s in run.rss_series)
