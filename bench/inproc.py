@@ -36,18 +36,18 @@ def run(ctx: Context) -> None:
     app = inprocess_app(config, ctx.catalogue)
     client = app.test_client()
     cases = (
-        ("heavy", heavy_patient(ctx.today), ctx.reps(30, 8), 100.0, 5.0),
-        ("typical", typical_patient(ctx.today), ctx.reps(200, 30), 10.0, None),
-        ("typical, cold", typical_patient(ctx.today), ctx.reps(100, 20), 10.0, None),
+        ("heavy", heavy_patient(ctx.today), ctx.reps(30, 8), 100.0, 5.0, False),
+        ("typical", typical_patient(ctx.today), ctx.reps(200, 30), 10.0, None, False),
+        ("typical, cold", typical_patient(ctx.today), ctx.reps(100, 20), 10.0, None, True),
     )
-    for label, builder, reps, target_ms, target_ratio in cases:
+    for label, builder, reps, target_ms, target_ratio, cold in cases:
         counts = resource_count(builder)
         body = json.dumps(builder.hook_request()).encode()
         ctx.say(
             f"{label} patient: {sum(counts.values())} resources {counts}, request body {len(body) / 1e6:.2f} MB"
         )
         with GcMeter() as gc_meter:
-            timings, failures = _measure(ctx, client, config, body, reps, cold=label.endswith("cold"))
+            timings, failures = _measure(ctx, client, config, body, reps, cold=cold)
         parse, flask, pipe = timings["json.loads"], timings["flask"], timings["pipeline"]
         ctx.say(f"json.loads {parse.short()}")
         ctx.say(f"flask      {flask.short()}")
@@ -69,7 +69,7 @@ def run(ctx: Context) -> None:
             )
         )
         stage_reps = ctx.reps(10, 3) if label == "heavy" else ctx.reps(50, 10)
-        stages = _stages(ctx, config, body, stage_reps, cold=label.endswith("cold"))
+        stages = _stages(ctx, config, body, stage_reps, cold=cold)
         ctx.say("stages (CPU median ms): " + ", ".join(f"{k} {v.median:.1f}" for k, v in stages.items()))
         ctx.tables[f"stages-{label}"] = [
             {"stage": k, "median_ms": v.median, "p99_ms": v.p99} for k, v in stages.items()
