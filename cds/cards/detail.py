@@ -44,17 +44,14 @@ class _Writer:
     ``escaped`` memoises ``escape_and_find_urls`` for the strings of one hook call (evidence repeats units,
     dates and notes); ``render_cards`` makes a new one per call, so patient text never outlives the call.
 
-    ``fmt`` gives a wording entry as a ``str.format`` string (see ``Templates.fmt``); the values put into
-    it are strings already escaped (or, like dates, made from the wording file).
+    The values put into the wording (``line``, ``_ListWording``) are strings already escaped (or, like dates,
+    made from the wording file).
     """
 
     templates: Templates
     escaped: EscapeMemo = field(default_factory=dict)
     blocks: list[str] = field(default_factory=list)
     urls: dict[str, None] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.fmt = self.templates.fmt
 
     def esc(self, value: object) -> str:
         if type(value) is str:  # only exact strings as keys: 1, 1.0 and True are equal dict keys
@@ -79,6 +76,11 @@ class _Writer:
         if lines:
             self.blocks.append("\n".join(lines))
 
+    def section(self, lines: list[str]) -> None:
+        """A heading followed by its items, left out when there are no items."""
+        if len(lines) > 1:
+            self.blocks.append("\n".join(lines))
+
     def markdown(self) -> str:
         return "\n\n".join(self.blocks)
 
@@ -90,41 +92,86 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def _evidence_text(w: _Writer, ev: Evidence) -> str:
-    fmt, esc = w.fmt, w.esc
+@dataclass(frozen=True)
+class _ListWording:
+    """The wording of the criterion lists as ``str.format`` strings (see ``Templates.fmt``).
+
+    A typical card lists some 80 criteria and 50 evidence items, so these entries are looked up once per
+    wording file (kept on the ``Templates``, :func:`_list_wording`) rather than on every use. All of them
+    are compiled on the first card, so a wording file with one of them missing fails on any card.
+    """
+
+    headings: dict[str, str]  # section -> rendered heading ("### Not met")
+    items: dict[str, tuple[str, bool]]  # section -> (item format, whether it shows the reason)
+    needs: str  # "  - Would be decided by: {needs}"
+    repeat: str
+    not_applicable: str
+    evidence: str  # "  - {what}"
+    value: str
+    value_unit: str
+    date: str
+    limit: str
+    limit_unit: str
+    limit_sources: Any  # ``detail.evidence_limit_source`` as written in the file (kind -> text)
+    separator: str
+
+
+_SECTIONS = ("waiting", "not_met", "unknown", "review", "repeat", "met")
+_ITEM_SECTIONS = ("waiting", "not_met", "unknown", "review", "met")
+
+
+def _list_wording(templates: Templates) -> _ListWording:
+    def build() -> _ListWording:
+        fmt = templates.fmt
+        items = {}
+        for section in _ITEM_SECTIONS:
+            line = fmt(f"detail.{section}_item")
+            # A reason the wording does not show (the shipped "Met") is not escaped; its URLs still count.
+            # (A literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape.)
+            items[section] = (line, "{reason}" in line)
+        return _ListWording(
+            headings={s: fmt(f"detail.{s}_heading").format() for s in _SECTIONS},
+            items=items,
+            needs=fmt("detail.unknown_needs"),
+            repeat=fmt("detail.repeat_item"),
+            not_applicable=fmt("detail.not_applicable_item"),
+            evidence=fmt("detail.evidence"),
+            value=fmt("detail.evidence_value"),
+            value_unit=fmt("detail.evidence_value_unit"),
+            date=fmt("detail.evidence_date"),
+            limit=fmt("detail.evidence_limit"),
+            limit_unit=fmt("detail.evidence_limit_unit"),
+            limit_sources=templates.raw("detail.evidence_limit_source"),
+            separator=fmt("detail.evidence_separator").format(),
+        )
+
+    return templates.memo("detail-list-wording", build)
+
+
+def _evidence_text(w: _Writer, f: _ListWording, ev: Evidence) -> str:
+    esc = w.esc
     parts: list[str] = []
     if ev.value is not None:
         value = esc(_number(ev.value))
         if ev.unit:
-            parts.append(fmt("detail.evidence_value_unit").format(value=value, unit=esc(ev.unit)))
+            parts.append(f.value_unit.format(value=value, unit=esc(ev.unit)))
         else:
-            parts.append(fmt("detail.evidence_value").format(value=value))
+            parts.append(f.value.format(value=value))
     if ev.date:
-        parts.append(fmt("detail.evidence_date").format(date=esc(ev.date)))
+        parts.append(f.date.format(date=esc(ev.date)))
     if ev.limit is not None:
         limit = esc(_number(ev.limit))
         if ev.unit:
-            parts.append(fmt("detail.evidence_limit_unit").format(limit=limit, unit=esc(ev.unit)))
+            parts.append(f.limit_unit.format(limit=limit, unit=esc(ev.unit)))
         else:
-            parts.append(fmt("detail.evidence_limit").format(limit=limit))
+            parts.append(f.limit.format(limit=limit))
     if ev.limitSource:
-        sources = w.templates.raw("detail.evidence_limit_source")
         kind = ev.limitSource.split(":", 1)[0]
-        if kind in sources:
-            parts.append(str(sources[kind]))
+        if kind in f.limit_sources:
+            parts.append(str(f.limit_sources[kind]))
     if ev.note:
         parts.append(esc(ev.note))
-    return fmt("detail.evidence_separator").format().join(parts)
-
-
-def _evidence_lines(w: _Writer, c: CriterionResult) -> list[str]:
-    evidence = w.fmt("detail.evidence")
-    lines = []
-    for ev in c.evidence:
-        what = _evidence_text(w, ev)
-        if what:
-            lines.append(evidence.format(what=what))
-    return lines
+    return f.separator.join(parts)
 
 
 class _Criteria:
@@ -133,6 +180,7 @@ class _Criteria:
     def __init__(self, w: _Writer, trial: Trial) -> None:
         self.w = w
         self.wording = trial_wording(w.templates, trial)
+        self.lists = _list_wording(w.templates)
 
     def labels(self, c: CriterionResult) -> CriterionWording:
         """The criterion's labelled text; its URLs are noted where the text is escaped."""
@@ -141,70 +189,69 @@ class _Criteria:
             self.w.note_urls(found.urls)
         return found
 
-    def item(self, key: str, c: CriterionResult, met: bool = False, **extra: str) -> list[str]:
-        """One criterion as a list item followed by its evidence sub-items."""
+    def add(self, lines: list[str], section: str, c: CriterionResult, **extra: str) -> None:
+        """Appends ``c`` as a list item of ``section``: the item, what would decide it, its evidence."""
+        w, f = self.w, self.lists
+        # Escaped in the order the URLs they mention are listed: needs, criterion text, reason, evidence.
+        needs = [f.needs.format(needs=w.esc(n)) for n in c.needs] if section == "unknown" else []
         labels = self.labels(c)
-        text = labels.met if met else labels.listed
-        line = self.w.fmt(key)
-        if "{reason}" in line:
-            reason = self.w.esc(c.reason)
-        else:  # not shown (the shipped "Met" wording), but its URLs go to the card's links all the same
-            # (a literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape)
-            self.w.note_urls(urls_in(c.reason))
+        line, shows_reason = f.items[section]
+        if shows_reason:
+            reason = w.esc(c.reason)
+        else:
+            w.note_urls(urls_in(c.reason))
             reason = ""
-        head = line.format(text=text, reason=reason, **extra)
-        return [head, *_evidence_lines(self.w, c)] if c.evidence else [head]
-
-
-def _section(w: _Writer, heading: str, items: list[list[str]]) -> None:
-    if items:
-        w.block([w.fmt(heading).format()] + [line for item in items for line in item])
+        text = labels.met if section == "met" else labels.listed
+        lines.append(line.format(text=text, reason=reason, **extra))
+        lines += needs
+        for ev in c.evidence:
+            what = _evidence_text(w, f, ev)
+            if what:
+                lines.append(f.evidence.format(what=what))
 
 
 def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
-    """Waiting periods, not met, cannot be decided, needs review, repeat before enrolment, met."""
+    """Waiting periods, not met, cannot be decided, needs review, repeat before enrolment, met.
+
+    The criteria are sorted into the sections in one pass, then each section is written in turn (the order
+    in which texts are escaped, which is the order of the card's links).
+    """
     date = w.templates.date
-    fmt = w.fmt
     r = _Criteria(w, trial)
-    crit = result.criteria
-    waiting = sorted(
-        (c for c in crit if c.result == Result.NOT_MET and c.clears_on is not None),
-        key=lambda c: (c.clears_on, c.id),
-    )
-    _section(
-        w,
-        "detail.waiting_heading",
-        [r.item("detail.waiting_item", c, date=date(c.clears_on)) for c in waiting],  # type: ignore[arg-type]
-    )
-    not_met = [c for c in crit if c.result == Result.NOT_MET and c.clears_on is None]
-    _section(w, "detail.not_met_heading", [r.item("detail.not_met_item", c) for c in not_met])
-    unknown_items = []
-    for c in (c for c in crit if c.result == Result.UNKNOWN):
-        needs = [fmt("detail.unknown_needs").format(needs=w.esc(n)) for n in c.needs]
-        item = r.item("detail.unknown_item", c)
-        unknown_items.append(item[:1] + needs + item[1:])
-    _section(w, "detail.unknown_heading", unknown_items)
-    _section(
-        w,
-        "detail.review_heading",
-        [r.item("detail.review_item", c) for c in crit if c.result == Result.REVIEW],
-    )
-    repeat = sorted((c for c in crit if c.stale_on is not None), key=lambda c: (c.stale_on, c.id))
-    _section(
-        w,
-        "detail.repeat_heading",
-        [
-            [fmt("detail.repeat_item").format(text=r.labels(c).listed, date=date(c.stale_on))]  # type: ignore[arg-type]
-            for c in repeat
-        ],
-    )
-    met_items = []
-    for c in crit:
+    f = r.lists
+    waiting: list[CriterionResult] = []
+    listed: dict[Result, list[CriterionResult]] = {Result.NOT_MET: [], Result.UNKNOWN: [], Result.REVIEW: []}
+    repeat: list[CriterionResult] = []
+    for c in result.criteria:
+        if c.result == Result.NOT_MET and c.clears_on is not None:
+            waiting.append(c)
+        elif c.result in listed:
+            listed[c.result].append(c)
+        if c.stale_on is not None:
+            repeat.append(c)
+    waiting.sort(key=lambda c: (c.clears_on, c.id))
+    repeat.sort(key=lambda c: (c.stale_on, c.id))
+
+    lines = [f.headings["waiting"]]
+    for c in waiting:
+        r.add(lines, "waiting", c, date=date(c.clears_on))  # type: ignore[arg-type]
+    w.section(lines)
+    for name, kind in (("not_met", Result.NOT_MET), ("unknown", Result.UNKNOWN), ("review", Result.REVIEW)):
+        lines = [f.headings[name]]
+        for c in listed[kind]:
+            r.add(lines, name, c)
+        w.section(lines)
+    lines = [f.headings["repeat"]]
+    for c in repeat:
+        lines.append(f.repeat.format(text=r.labels(c).listed, date=date(c.stale_on)))  # type: ignore[arg-type]
+    w.section(lines)
+    lines = [f.headings["met"]]
+    for c in result.criteria:
         if c.result == Result.MET:
-            met_items.append(r.item("detail.met_item", c, met=True))
+            r.add(lines, "met", c)
         elif c.result == Result.NOT_APPLICABLE:
-            met_items.append([fmt("detail.not_applicable_item").format(text=r.labels(c).listed)])
-    _section(w, "detail.met_heading", met_items)
+            lines.append(f.not_applicable.format(text=r.labels(c).listed))
+    w.section(lines)
 
 
 def _site_name(w: _Writer, site: dict[str, Any]) -> str:
