@@ -60,6 +60,44 @@ def test_format_string_renders_like_string_template(template: str) -> None:
     assert got == expected
 
 
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["$a", "${b}", "$$", "$", "{", "}", "{0}", "{a}", "x", " ", "$ab", "${a}b", "$1", "é"]
+        ),
+        max_size=8,
+    ).map("".join)
+)
+def test_positional_format_string_renders_like_the_keyword_one(template: str) -> None:
+    """``Templates.positional`` entries (``format_string(t, names)``) give the keyword entry's text."""
+    values = {"a": "A{0}", "ab": "AB", "b": "$b"}
+    names = ("b", "a", "ab")
+    keyword, positional = format_string(template), format_string(template, names)
+    if keyword is None:
+        assert positional is None
+        return
+    try:
+        expected = keyword.format(**values)
+    except KeyError:  # a placeholder not among the values: not among the names either
+        assert positional is None
+        return
+    assert positional is not None
+    assert positional.format(*(values[n] for n in names)) == expected
+
+
+def test_positional_entries_name_their_placeholders(tmp_path: Path) -> None:
+    data = _shipped()
+    data["detail"]["evidence_value_unit"] = "$unit: $value ($$)"
+    data["detail"]["evidence_date"] = "on $date and $when"
+    templates = load_templates(_write(tmp_path, data))
+    assert templates.positional("detail.evidence_value_unit", "value", "unit") == "{1}: {0} ($)"
+    with pytest.raises(DefinitionError, match="detail.evidence_date"):
+        templates.positional("detail.evidence_date", "date")
+    with pytest.raises(DefinitionError, match="'months': not a string"):
+        templates.positional("months")  # a list
+
+
 def test_format_string_examples() -> None:
     assert format_string("- $text: ${reason}s, $$5 {x}") == "- {text}: {reason}s, $5 {{x}}"
     assert format_string("cost $") is None
