@@ -160,6 +160,33 @@ def test_detail_is_the_same_with_and_without_the_trials_criteria(trial: Trial) -
     )
 
 
+@pytest.mark.parametrize("trial", TRIALS, ids=lambda t: t.id)
+def test_reasons_written_in_the_rules_render_the_same_from_the_memo(trial: Trial) -> None:
+    """Reasons and needs that are texts of the trial's rules (escaped once per trial) give the same detail."""
+    texts = list(trial_wording(load_templates(), trial).texts)
+    assert any("study team" in t or "clinician" in t or "judge" in t for t in texts)
+    odd = "A *rule* text <b> https://rule.example/x_(1) and # more"
+    rule = {"kind": "review", "reason": odd, "needs": [odd + " 2"]}
+    extra = dataclasses.replace(trial.criteria[0], id="extra", rule=rule)
+    with_extra = dataclasses.replace(trial, criteria=(*trial.criteria, extra))
+    kinds = [Result.UNKNOWN, Result.NOT_MET, Result.REVIEW]
+    criteria = tuple(
+        dataclasses.replace(
+            _as_result(c, kinds[i % len(kinds)], reason=texts[i % len(texts)]),
+            needs=(texts[(i + 1) % len(texts)], odd + " 2"),
+            evidence=(Evidence(value=texts[(i + 2) % len(texts)], note=odd),),
+        )
+        for i, c in enumerate(with_extra.criteria)
+    ) + (_as_result(extra, Result.UNKNOWN, reason=odd),)
+    result = make_result(trial.id, criteria=criteria)
+    templates = load_templates()
+    memoised = render_detail(result, with_extra, make_config(), templates)
+    per_call = render_detail(result, dataclasses.replace(with_extra, criteria=()), make_config(), templates)
+    assert memoised == per_call
+    assert odd in trial_wording(templates, with_extra).texts
+    assert "https://rule.example/x_(1)" in memoised.urls
+
+
 def test_a_result_text_the_trial_does_not_have_is_worked_out_not_memoised() -> None:
     trial = TRIALS[0]
     templates = load_templates()

@@ -15,20 +15,20 @@ registry-link blocks (``_trial_blocks``). Patient data is escaped per hook call,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cds.cards.markdown import escape_and_find_urls, find_urls, urls_in
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
-from cds.cards.wording import CriterionWording, lookup, trial_wording
+from cds.cards.wording import CriterionWording, Escaped, lookup, trial_wording
 from cds.config import Config
 from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
 
 # Data string -> (escaped, URLs in it), for one hook call only.
-EscapeMemo = dict[str, tuple[str, list[str]]]
+EscapeMemo = dict[str, tuple[str, Sequence[str]]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class _Writer:
 
     ``escaped`` memoises ``escape_and_find_urls`` for the strings of one hook call (evidence repeats units,
     dates and notes); ``render_cards`` makes a new one per call, so patient text never outlives the call.
+    ``catalogue`` holds the trial's rule texts escaped once per trial (``TrialWording.texts``); a string
+    found there is not escaped again.
 
     The values put into the wording (``line``, ``_ListWording``) are strings already escaped (or, like dates,
     made from the wording file).
@@ -50,22 +52,23 @@ class _Writer:
 
     templates: Templates
     escaped: EscapeMemo = field(default_factory=dict)
+    catalogue: Mapping[str, Escaped] = field(default_factory=dict)
     blocks: list[str] = field(default_factory=list)
     urls: dict[str, None] = field(default_factory=dict)
 
     def esc(self, value: object) -> str:
         if type(value) is str:  # only exact strings as keys: 1, 1.0 and True are equal dict keys
-            found = self.escaped.get(value)
+            found = self.escaped.get(value) or self.catalogue.get(value)
             if found is None:
                 found = self.escaped[value] = escape_and_find_urls(value)
         else:
             found = escape_and_find_urls(value)
         escaped, urls = found
-        for url in urls:
-            self.urls.setdefault(url, None)
+        if urls:
+            self.note_urls(urls)
         return escaped
 
-    def note_urls(self, urls: tuple[str, ...] | list[str]) -> None:
+    def note_urls(self, urls: Sequence[str]) -> None:
         for url in urls:
             self.urls.setdefault(url, None)
 
@@ -355,7 +358,7 @@ def render_detail(
     escaped: EscapeMemo | None = None,
 ) -> Detail:
     """``escaped``: the hook call's memo of escaped strings (see ``_Writer``); None for a fresh one."""
-    w = _Writer(templates, {} if escaped is None else escaped)
+    w = _Writer(templates, {} if escaped is None else escaped, trial_wording(templates, trial).texts)
     w.urls[trial.registry_url] = None
     _trial_blocks(w, trial, "heading", lambda scratch: _heading(scratch, trial))
     if flag is not None:
