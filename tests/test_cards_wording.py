@@ -364,3 +364,31 @@ def test_trial_blocks_follow_the_configured_countries_and_a_new_trial_object() -
     renamed = dataclasses.replace(trial, short_title="Renamed *trial*")
     assert "**Renamed \\*trial\\***" in detail(renamed)
     assert "**Renamed" not in detail(trial)
+
+
+def test_card_texts_follow_a_new_trial_object_and_wording(tmp_path: Path) -> None:
+    """The title, registry link and source labels are kept per trial: a renamed trial or new wording shows."""
+    trial = make_trial()
+    result = make_result(trial.id)
+
+    def card(t: Trial) -> dict[str, Any]:
+        return render_cards([result], [t], make_facts(), make_config())[0]
+
+    first = card(trial)
+    assert first["source"]["topic"]["display"] == "UCB NK cells for R/R neuroblastoma"
+    renamed = card(dataclasses.replace(trial, short_title="Renamed\n  trial"))
+    assert renamed["source"]["topic"]["display"] == "Renamed trial"
+    assert renamed["source"]["label"] == first["source"]["label"].replace(
+        "UCB NK cells for R/R neuroblastoma", "Renamed trial"
+    )
+    data = _shipped()
+    data["link_registry"] = "Registereintrag $nct"
+    templates = load_templates(_write(tmp_path, data))
+    from cds.cards.card import build_card
+    from cds.cards.select import Selected
+
+    built = build_card(Selected(result, trial), make_facts(), make_config(), templates)
+    assert built["links"][0]["label"] == f"Registereintrag {trial.id}"
+    assert card(trial)["links"][0]["label"] == f"ClinicalTrials.gov record {trial.id}"
+    one, two = card(trial)["overrideReasons"], card(trial)["overrideReasons"]
+    assert one == two and one[0] is not two[0]  # equal, but each card has its own dicts
