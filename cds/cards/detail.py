@@ -22,10 +22,19 @@ from typing import Any
 from cds.cards.markdown import escape_and_find_urls, find_urls, urls_in
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
-from cds.cards.wording import CriterionWording, Escaped, lookup, trial_wording
+from cds.cards.wording import CriterionWording, Escaped, criterion_wording, trial_wording
 from cds.config import Config
 from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
+
+# Enum members as module constants: ``Result.MET`` is a class attribute lookup (~65 ns) on every use.
+MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
+    Result.MET,
+    Result.NOT_MET,
+    Result.UNKNOWN,
+    Result.REVIEW,
+    Result.NOT_APPLICABLE,
+)
 
 # Data string -> (escaped, URLs in it), for one hook call only.
 EscapeMemo = dict[str, tuple[str, Sequence[str]]]
@@ -189,8 +198,11 @@ class _Criteria:
         self.lists = _list_wording(w.templates)
 
     def labels(self, c: CriterionResult) -> CriterionWording:
-        """The criterion's labelled text; its URLs are noted where the text is escaped."""
-        found = lookup(self.w.templates, self.wording, c.text, c.type, c.curator_review)
+        """The criterion's labelled text (memoised when it is one of the trial's criteria, else worked out);
+        its URLs are noted where the text is escaped."""
+        found = self.wording.criteria.get((c.text, c.type, c.curator_review))
+        if found is None:
+            found = criterion_wording(self.w.templates, c.text, c.type, c.curator_review)
         if found.urls:
             self.w.note_urls(found.urls)
         return found
@@ -229,10 +241,11 @@ def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
     r = _Criteria(w, trial)
     f = r.lists
     waiting: list[CriterionResult] = []
-    listed: dict[Result, list[CriterionResult]] = {Result.NOT_MET: [], Result.UNKNOWN: [], Result.REVIEW: []}
+    met: list[CriterionResult] = []  # met and not applicable, in their order
+    listed = {NOT_MET: [], UNKNOWN: [], REVIEW: [], MET: met, NOT_APPLICABLE: met}
     repeat: list[CriterionResult] = []
     for c in result.criteria:
-        if c.result == Result.NOT_MET and c.clears_on is not None:
+        if c.result == NOT_MET and c.clears_on is not None:
             waiting.append(c)
         elif c.result in listed:
             listed[c.result].append(c)
@@ -245,7 +258,7 @@ def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
     for c in waiting:
         r.add(lines, "waiting", c, date(c.clears_on))  # type: ignore[arg-type]
     w.section(lines)
-    for name, kind in (("not_met", Result.NOT_MET), ("unknown", Result.UNKNOWN), ("review", Result.REVIEW)):
+    for name, kind in (("not_met", NOT_MET), ("unknown", UNKNOWN), ("review", REVIEW)):
         lines = [f.headings[name]]
         for c in listed[kind]:
             r.add(lines, name, c)
@@ -255,10 +268,10 @@ def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
         lines.append(f.repeat.format(r.labels(c).listed, date(c.stale_on)))  # type: ignore[arg-type]
     w.section(lines)
     lines = [f.headings["met"]]
-    for c in result.criteria:
-        if c.result == Result.MET:
+    for c in met:
+        if c.result == MET:
             r.add(lines, "met", c)
-        elif c.result == Result.NOT_APPLICABLE:
+        else:
             lines.append(f.not_applicable.format(r.labels(c).listed))
     w.section(lines)
 

@@ -98,11 +98,3 @@ def trial_wording(templates: Templates, trial: Trial) -> TrialWording:
         lambda: _build(templates, trial),
         still_valid=lambda cached: cached.trial is trial,
     )
-
-
-def lookup(
-    templates: Templates, wording: TrialWording, text: str, ctype: str, curator: bool
-) -> CriterionWording:
-    """The labels of a criterion result: memoised when it is one of the trial's criteria, else fresh."""
-    found = wording.criteria.get((text, ctype, curator))
-    return found if found is not None else criterion_wording(templates, text, ctype, curator)
