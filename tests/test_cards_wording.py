@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from cds.cards import render_cards
+from cds.cards.card import build_card
 from cds.cards.detail import render_detail
+from cds.cards.select import Selected
 from cds.cards.suggestion import research_subject
 from cds.cards.templates import TEMPLATE_FILE, Templates, format_string, load_templates
 from cds.cards.wording import criterion_wording, trial_wording
@@ -384,9 +386,6 @@ def test_card_texts_follow_a_new_trial_object_and_wording(tmp_path: Path) -> Non
     data = _shipped()
     data["link_registry"] = "Registereintrag $nct"
     templates = load_templates(_write(tmp_path, data))
-    from cds.cards.card import build_card
-    from cds.cards.select import Selected
-
     built = build_card(Selected(result, trial), make_facts(), make_config(), templates)
     assert built["links"][0]["label"] == f"Registereintrag {trial.id}"
     assert card(trial)["links"][0]["label"] == f"ClinicalTrials.gov record {trial.id}"
