@@ -9,8 +9,9 @@ review, labs to repeat before enrolment, and met; each with its evidence (value,
 with the evaluation date, the registry link and a one-line decision-support disclaimer.
 
 Speed (issue 7): what depends only on the catalogue is rendered once per trial and wording file and kept on
-the ``Templates`` object: the criterion labels (``cds.cards.wording``) and the heading, recruitment and
-registry-link blocks (``_trial_blocks``). Patient data is escaped per hook call, each distinct string once.
+the ``Templates`` object: the criterion labels and the escaped texts of the trial's rules (``cds.cards.wording``),
+the heading, recruitment and registry-link blocks (``_trial_blocks``) and the list wording, compiled for
+positional formatting (``_ListWording``). Patient data is escaped per hook call, each distinct string once.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class _Writer:
     urls: dict[str, None] = field(default_factory=dict)
 
     def esc(self, value: object) -> str:
+        """``value`` escaped for Markdown; the URLs it mentions are noted for the card's links."""
         if type(value) is str:  # only exact strings as keys: 1, 1.0 and True are equal dict keys
             found = self.escaped.get(value) or self.catalogue.get(value)
             if found is None:
