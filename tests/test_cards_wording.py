@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from cds.cards import render_cards
+from cds.cards.card import build_card
 from cds.cards.detail import render_detail
+from cds.cards.select import Selected
 from cds.cards.suggestion import research_subject
 from cds.cards.templates import TEMPLATE_FILE, Templates, format_string, load_templates
 from cds.cards.wording import criterion_wording, trial_wording
@@ -58,6 +60,44 @@ def test_format_string_renders_like_string_template(template: str) -> None:
     except KeyError as exc:
         got = f"<missing {exc}>"
     assert got == expected
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["$a", "${b}", "$$", "$", "{", "}", "{0}", "{a}", "x", " ", "$ab", "${a}b", "$1", "é"]
+        ),
+        max_size=8,
+    ).map("".join)
+)
+def test_positional_format_string_renders_like_the_keyword_one(template: str) -> None:
+    """``Templates.positional`` entries (``format_string(t, names)``) give the keyword entry's text."""
+    values = {"a": "A{0}", "ab": "AB", "b": "$b"}
+    names = ("b", "a", "ab")
+    keyword, positional = format_string(template), format_string(template, names)
+    if keyword is None:
+        assert positional is None
+        return
+    try:
+        expected = keyword.format(**values)
+    except KeyError:  # a placeholder not among the values: not among the names either
+        assert positional is None
+        return
+    assert positional is not None
+    assert positional.format(*(values[n] for n in names)) == expected
+
+
+def test_positional_entries_name_their_placeholders(tmp_path: Path) -> None:
+    data = _shipped()
+    data["detail"]["evidence_value_unit"] = "$unit: $value ($$)"
+    data["detail"]["evidence_date"] = "on $date and $when"
+    templates = load_templates(_write(tmp_path, data))
+    assert templates.positional("detail.evidence_value_unit", "value", "unit") == "{1}: {0} ($)"
+    with pytest.raises(DefinitionError, match="detail.evidence_date"):
+        templates.positional("detail.evidence_date", "date")
+    with pytest.raises(DefinitionError, match="'months': not a string"):
+        templates.positional("months")  # a list
 
 
 def test_format_string_examples() -> None:
@@ -120,6 +160,33 @@ def test_detail_is_the_same_with_and_without_the_trials_criteria(trial: Trial) -
     assert "(registry wording unclear" in memoised.markdown or not any(
         c.curator_review for c in trial.criteria
     )
+
+
+@pytest.mark.parametrize("trial", TRIALS, ids=lambda t: t.id)
+def test_reasons_written_in_the_rules_render_the_same_from_the_memo(trial: Trial) -> None:
+    """Reasons and needs that are texts of the trial's rules (escaped once per trial) give the same detail."""
+    texts = list(trial_wording(load_templates(), trial).texts)
+    assert any("study team" in t or "clinician" in t or "judge" in t for t in texts)
+    odd = "A *rule* text <b> https://rule.example/x_(1) and # more"
+    rule = {"kind": "review", "reason": odd, "needs": [odd + " 2"]}
+    extra = dataclasses.replace(trial.criteria[0], id="extra", rule=rule)
+    with_extra = dataclasses.replace(trial, criteria=(*trial.criteria, extra))
+    kinds = [Result.UNKNOWN, Result.NOT_MET, Result.REVIEW]
+    criteria = tuple(
+        dataclasses.replace(
+            _as_result(c, kinds[i % len(kinds)], reason=texts[i % len(texts)]),
+            needs=(texts[(i + 1) % len(texts)], odd + " 2"),
+            evidence=(Evidence(value=texts[(i + 2) % len(texts)], note=odd),),
+        )
+        for i, c in enumerate(with_extra.criteria)
+    ) + (_as_result(extra, Result.UNKNOWN, reason=odd),)
+    result = make_result(trial.id, criteria=criteria)
+    templates = load_templates()
+    memoised = render_detail(result, with_extra, make_config(), templates)
+    per_call = render_detail(result, dataclasses.replace(with_extra, criteria=()), make_config(), templates)
+    assert memoised == per_call
+    assert odd in trial_wording(templates, with_extra).texts
+    assert "https://rule.example/x_(1)" in memoised.urls
 
 
 def test_a_result_text_the_trial_does_not_have_is_worked_out_not_memoised() -> None:
@@ -299,3 +366,28 @@ def test_trial_blocks_follow_the_configured_countries_and_a_new_trial_object() -
     renamed = dataclasses.replace(trial, short_title="Renamed *trial*")
     assert "**Renamed \\*trial\\***" in detail(renamed)
     assert "**Renamed" not in detail(trial)
+
+
+def test_card_texts_follow_a_new_trial_object_and_wording(tmp_path: Path) -> None:
+    """The title, registry link and source labels are kept per trial: a renamed trial or new wording shows."""
+    trial = make_trial()
+    result = make_result(trial.id)
+
+    def card(t: Trial) -> dict[str, Any]:
+        return render_cards([result], [t], make_facts(), make_config())[0]
+
+    first = card(trial)
+    assert first["source"]["topic"]["display"] == "UCB NK cells for R/R neuroblastoma"
+    renamed = card(dataclasses.replace(trial, short_title="Renamed\n  trial"))
+    assert renamed["source"]["topic"]["display"] == "Renamed trial"
+    assert renamed["source"]["label"] == first["source"]["label"].replace(
+        "UCB NK cells for R/R neuroblastoma", "Renamed trial"
+    )
+    data = _shipped()
+    data["link_registry"] = "Registereintrag $nct"
+    templates = load_templates(_write(tmp_path, data))
+    built = build_card(Selected(result, trial), make_facts(), make_config(), templates)
+    assert built["links"][0]["label"] == f"Registereintrag {trial.id}"
+    assert card(trial)["links"][0]["label"] == f"ClinicalTrials.gov record {trial.id}"
+    one, two = card(trial)["overrideReasons"], card(trial)["overrideReasons"]
+    assert one == two and one[0] is not two[0]  # equal, but each card has its own dicts

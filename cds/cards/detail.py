@@ -9,26 +9,36 @@ review, labs to repeat before enrolment, and met; each with its evidence (value,
 with the evaluation date, the registry link and a one-line decision-support disclaimer.
 
 Speed (issue 7): what depends only on the catalogue is rendered once per trial and wording file and kept on
-the ``Templates`` object: the criterion labels (``cds.cards.wording``) and the heading, recruitment and
-registry-link blocks (``_trial_blocks``). Patient data is escaped per hook call, each distinct string once.
+the ``Templates`` object: the criterion labels and the escaped texts of the trial's rules (``cds.cards.wording``),
+the heading, recruitment and registry-link blocks (``_trial_blocks``) and the list wording, compiled for
+positional formatting (``_ListWording``). Patient data is escaped per hook call, each distinct string once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cds.cards.markdown import escape_and_find_urls, find_urls, urls_in
 from cds.cards.suggestion import ExistingFlag
 from cds.cards.templates import Templates
-from cds.cards.wording import CriterionWording, lookup, trial_wording
+from cds.cards.wording import CriterionWording, Escaped, criterion_wording, trial_wording
 from cds.config import Config
 from cds.results import CriterionResult, Evidence, Result, TrialResult, Verdict, display_number
 from cds.trials import Trial
 
+# Enum members as module constants: ``Result.MET`` is a class attribute lookup (~65 ns) on every use.
+MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
+    Result.MET,
+    Result.NOT_MET,
+    Result.UNKNOWN,
+    Result.REVIEW,
+    Result.NOT_APPLICABLE,
+)
+
 # Data string -> (escaped, URLs in it), for one hook call only.
-EscapeMemo = dict[str, tuple[str, list[str]]]
+EscapeMemo = dict[str, tuple[str, Sequence[str]]]
 
 
 @dataclass(frozen=True)
@@ -43,32 +53,33 @@ class _Writer:
 
     ``escaped`` memoises ``escape_and_find_urls`` for the strings of one hook call (evidence repeats units,
     dates and notes); ``render_cards`` makes a new one per call, so patient text never outlives the call.
+    ``catalogue`` holds the trial's rule texts escaped once per trial (``TrialWording.texts``); a string
+    found there is not escaped again.
 
-    ``fmt`` gives a wording entry as a ``str.format`` string (see ``Templates.fmt``); the values put into
-    it are strings already escaped (or, like dates, made from the wording file).
+    The values put into the wording (``line``, ``_ListWording``) are strings already escaped (or, like dates,
+    made from the wording file).
     """
 
     templates: Templates
     escaped: EscapeMemo = field(default_factory=dict)
+    catalogue: Mapping[str, Escaped] = field(default_factory=dict)
     blocks: list[str] = field(default_factory=list)
     urls: dict[str, None] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.fmt = self.templates.fmt
-
     def esc(self, value: object) -> str:
+        """``value`` escaped for Markdown; the URLs it mentions are noted for the card's links."""
         if type(value) is str:  # only exact strings as keys: 1, 1.0 and True are equal dict keys
-            found = self.escaped.get(value)
+            found = self.escaped.get(value) or self.catalogue.get(value)
             if found is None:
                 found = self.escaped[value] = escape_and_find_urls(value)
         else:
             found = escape_and_find_urls(value)
         escaped, urls = found
-        for url in urls:
-            self.urls.setdefault(url, None)
+        if urls:
+            self.note_urls(urls)
         return escaped
 
-    def note_urls(self, urls: tuple[str, ...] | list[str]) -> None:
+    def note_urls(self, urls: Sequence[str]) -> None:
         for url in urls:
             self.urls.setdefault(url, None)
 
@@ -77,6 +88,11 @@ class _Writer:
 
     def block(self, lines: list[str]) -> None:
         if lines:
+            self.blocks.append("\n".join(lines))
+
+    def section(self, lines: list[str]) -> None:
+        """A heading followed by its items, left out when there are no items."""
+        if len(lines) > 1:
             self.blocks.append("\n".join(lines))
 
     def markdown(self) -> str:
@@ -90,41 +106,89 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def _evidence_text(w: _Writer, ev: Evidence) -> str:
-    fmt, esc = w.fmt, w.esc
+@dataclass(frozen=True)
+class _ListWording:
+    """The wording of the criterion lists, as ``str.format`` strings taking their values by position.
+
+    A typical card lists some 80 criteria and 50 evidence items, so these entries are compiled once per
+    wording file (kept on the ``Templates``, :func:`_list_wording`) rather than looked up on every use, and
+    compiled with positional fields (``Templates.positional``: the placeholders named in the comments, in
+    that order), which format about twice as fast as keywords. All of them are compiled on the first card,
+    so a wording file with one of them missing or wrong fails on any card.
+    """
+
+    headings: dict[str, str]  # section -> rendered heading ("### Not met")
+    items: dict[str, tuple[str, bool]]  # section -> (text, reason[, date]; whether it shows the reason)
+    needs: str  # needs
+    repeat: str  # text, date
+    not_applicable: str  # text
+    evidence: str  # what
+    value: str  # value
+    value_unit: str  # value, unit
+    date: str  # date
+    limit: str  # limit
+    limit_unit: str  # limit, unit
+    limit_sources: Any  # ``detail.evidence_limit_source`` as written in the file (kind -> text)
+    separator: str
+
+
+_SECTIONS = ("waiting", "not_met", "unknown", "review", "repeat", "met")
+_ITEM_SECTIONS = ("waiting", "not_met", "unknown", "review", "met")
+
+
+def _list_wording(templates: Templates) -> _ListWording:
+    def build() -> _ListWording:
+        fmt, positional = templates.fmt, templates.positional
+        items = {}
+        for section in _ITEM_SECTIONS:
+            key = f"detail.{section}_item"
+            names = ("text", "reason", "date") if section == "waiting" else ("text", "reason")
+            # A reason the wording does not show (the shipped "Met") is not escaped; its URLs still count.
+            # (A literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape.)
+            items[section] = (positional(key, *names), "{reason}" in fmt(key))
+        return _ListWording(
+            headings={s: fmt(f"detail.{s}_heading").format() for s in _SECTIONS},
+            items=items,
+            needs=positional("detail.unknown_needs", "needs"),
+            repeat=positional("detail.repeat_item", "text", "date"),
+            not_applicable=positional("detail.not_applicable_item", "text"),
+            evidence=positional("detail.evidence", "what"),
+            value=positional("detail.evidence_value", "value"),
+            value_unit=positional("detail.evidence_value_unit", "value", "unit"),
+            date=positional("detail.evidence_date", "date"),
+            limit=positional("detail.evidence_limit", "limit"),
+            limit_unit=positional("detail.evidence_limit_unit", "limit", "unit"),
+            limit_sources=templates.raw("detail.evidence_limit_source"),
+            separator=fmt("detail.evidence_separator").format(),
+        )
+
+    return templates.memo("detail-list-wording", build)
+
+
+def _evidence_text(w: _Writer, f: _ListWording, ev: Evidence) -> str:
+    esc = w.esc
     parts: list[str] = []
     if ev.value is not None:
         value = esc(_number(ev.value))
         if ev.unit:
-            parts.append(fmt("detail.evidence_value_unit").format(value=value, unit=esc(ev.unit)))
+            parts.append(f.value_unit.format(value, esc(ev.unit)))
         else:
-            parts.append(fmt("detail.evidence_value").format(value=value))
+            parts.append(f.value.format(value))
     if ev.date:
-        parts.append(fmt("detail.evidence_date").format(date=esc(ev.date)))
+        parts.append(f.date.format(esc(ev.date)))
     if ev.limit is not None:
         limit = esc(_number(ev.limit))
         if ev.unit:
-            parts.append(fmt("detail.evidence_limit_unit").format(limit=limit, unit=esc(ev.unit)))
+            parts.append(f.limit_unit.format(limit, esc(ev.unit)))
         else:
-            parts.append(fmt("detail.evidence_limit").format(limit=limit))
+            parts.append(f.limit.format(limit))
     if ev.limitSource:
-        sources = w.templates.raw("detail.evidence_limit_source")
         kind = ev.limitSource.split(":", 1)[0]
-        if kind in sources:
-            parts.append(str(sources[kind]))
+        if kind in f.limit_sources:
+            parts.append(str(f.limit_sources[kind]))
     if ev.note:
         parts.append(esc(ev.note))
-    return fmt("detail.evidence_separator").format().join(parts)
-
-
-def _evidence_lines(w: _Writer, c: CriterionResult) -> list[str]:
-    evidence = w.fmt("detail.evidence")
-    lines = []
-    for ev in c.evidence:
-        what = _evidence_text(w, ev)
-        if what:
-            lines.append(evidence.format(what=what))
-    return lines
+    return f.separator.join(parts)
 
 
 class _Criteria:
@@ -133,78 +197,85 @@ class _Criteria:
     def __init__(self, w: _Writer, trial: Trial) -> None:
         self.w = w
         self.wording = trial_wording(w.templates, trial)
+        self.lists = _list_wording(w.templates)
 
     def labels(self, c: CriterionResult) -> CriterionWording:
-        """The criterion's labelled text; its URLs are noted where the text is escaped."""
-        found = lookup(self.w.templates, self.wording, c.text, c.type, c.curator_review)
+        """The criterion's labelled text (memoised when it is one of the trial's criteria, else worked out);
+        its URLs are noted where the text is escaped."""
+        found = self.wording.criteria.get((c.text, c.type, c.curator_review))
+        if found is None:
+            found = criterion_wording(self.w.templates, c.text, c.type, c.curator_review)
         if found.urls:
             self.w.note_urls(found.urls)
         return found
 
-    def item(self, key: str, c: CriterionResult, met: bool = False, **extra: str) -> list[str]:
-        """One criterion as a list item followed by its evidence sub-items."""
+    def add(self, lines: list[str], section: str, c: CriterionResult, *extra: str) -> None:
+        """Appends ``c`` as a list item of ``section``: the item, what would decide it, its evidence.
+
+        ``extra``: the item's values after text and reason (the waiting period's end date).
+        """
+        w, f = self.w, self.lists
+        # Escaped in the order the URLs they mention are listed: needs, criterion text, reason, evidence.
+        needs = [f.needs.format(w.esc(n)) for n in c.needs] if section == "unknown" else []
         labels = self.labels(c)
-        text = labels.met if met else labels.listed
-        line = self.w.fmt(key)
-        if "{reason}" in line:
-            reason = self.w.esc(c.reason)
-        else:  # not shown (the shipped "Met" wording), but its URLs go to the card's links all the same
-            # (a literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape)
-            self.w.note_urls(urls_in(c.reason))
+        line, shows_reason = f.items[section]
+        if shows_reason:
+            reason = w.esc(c.reason)
+        else:
+            w.note_urls(urls_in(c.reason))
             reason = ""
-        head = line.format(text=text, reason=reason, **extra)
-        return [head, *_evidence_lines(self.w, c)] if c.evidence else [head]
-
-
-def _section(w: _Writer, heading: str, items: list[list[str]]) -> None:
-    if items:
-        w.block([w.fmt(heading).format()] + [line for item in items for line in item])
+        text = labels.met if section == "met" else labels.listed
+        lines.append(line.format(text, reason, *extra))
+        lines += needs
+        for ev in c.evidence:
+            what = _evidence_text(w, f, ev)
+            if what:
+                lines.append(f.evidence.format(what))
 
 
 def _criteria_sections(w: _Writer, result: TrialResult, trial: Trial) -> None:
-    """Waiting periods, not met, cannot be decided, needs review, repeat before enrolment, met."""
+    """Waiting periods, not met, cannot be decided, needs review, repeat before enrolment, met.
+
+    The criteria are sorted into the sections in one pass, then each section is written in turn (the order
+    in which texts are escaped, which is the order of the card's links).
+    """
     date = w.templates.date
-    fmt = w.fmt
     r = _Criteria(w, trial)
-    crit = result.criteria
-    waiting = sorted(
-        (c for c in crit if c.result == Result.NOT_MET and c.clears_on is not None),
-        key=lambda c: (c.clears_on, c.id),
-    )
-    _section(
-        w,
-        "detail.waiting_heading",
-        [r.item("detail.waiting_item", c, date=date(c.clears_on)) for c in waiting],  # type: ignore[arg-type]
-    )
-    not_met = [c for c in crit if c.result == Result.NOT_MET and c.clears_on is None]
-    _section(w, "detail.not_met_heading", [r.item("detail.not_met_item", c) for c in not_met])
-    unknown_items = []
-    for c in (c for c in crit if c.result == Result.UNKNOWN):
-        needs = [fmt("detail.unknown_needs").format(needs=w.esc(n)) for n in c.needs]
-        item = r.item("detail.unknown_item", c)
-        unknown_items.append(item[:1] + needs + item[1:])
-    _section(w, "detail.unknown_heading", unknown_items)
-    _section(
-        w,
-        "detail.review_heading",
-        [r.item("detail.review_item", c) for c in crit if c.result == Result.REVIEW],
-    )
-    repeat = sorted((c for c in crit if c.stale_on is not None), key=lambda c: (c.stale_on, c.id))
-    _section(
-        w,
-        "detail.repeat_heading",
-        [
-            [fmt("detail.repeat_item").format(text=r.labels(c).listed, date=date(c.stale_on))]  # type: ignore[arg-type]
-            for c in repeat
-        ],
-    )
-    met_items = []
-    for c in crit:
-        if c.result == Result.MET:
-            met_items.append(r.item("detail.met_item", c, met=True))
-        elif c.result == Result.NOT_APPLICABLE:
-            met_items.append([fmt("detail.not_applicable_item").format(text=r.labels(c).listed)])
-    _section(w, "detail.met_heading", met_items)
+    f = r.lists
+    waiting: list[CriterionResult] = []
+    met: list[CriterionResult] = []  # met and not applicable, in their order
+    listed = {NOT_MET: [], UNKNOWN: [], REVIEW: [], MET: met, NOT_APPLICABLE: met}
+    repeat: list[CriterionResult] = []
+    for c in result.criteria:
+        if c.result == NOT_MET and c.clears_on is not None:
+            waiting.append(c)
+        elif c.result in listed:
+            listed[c.result].append(c)
+        if c.stale_on is not None:
+            repeat.append(c)
+    waiting.sort(key=lambda c: (c.clears_on, c.id))
+    repeat.sort(key=lambda c: (c.stale_on, c.id))
+
+    lines = [f.headings["waiting"]]
+    for c in waiting:
+        r.add(lines, "waiting", c, date(c.clears_on))  # type: ignore[arg-type]
+    w.section(lines)
+    for name, kind in (("not_met", NOT_MET), ("unknown", UNKNOWN), ("review", REVIEW)):
+        lines = [f.headings[name]]
+        for c in listed[kind]:
+            r.add(lines, name, c)
+        w.section(lines)
+    lines = [f.headings["repeat"]]
+    for c in repeat:
+        lines.append(f.repeat.format(r.labels(c).listed, date(c.stale_on)))  # type: ignore[arg-type]
+    w.section(lines)
+    lines = [f.headings["met"]]
+    for c in met:
+        if c.result == MET:
+            r.add(lines, "met", c)
+        else:
+            lines.append(f.not_applicable.format(r.labels(c).listed))
+    w.section(lines)
 
 
 def _site_name(w: _Writer, site: dict[str, Any]) -> str:
@@ -302,7 +373,7 @@ def render_detail(
     escaped: EscapeMemo | None = None,
 ) -> Detail:
     """``escaped``: the hook call's memo of escaped strings (see ``_Writer``); None for a fresh one."""
-    w = _Writer(templates, {} if escaped is None else escaped)
+    w = _Writer(templates, {} if escaped is None else escaped, trial_wording(templates, trial).texts)
     w.urls[trial.registry_url] = None
     _trial_blocks(w, trial, "heading", lambda scratch: _heading(scratch, trial))
     if flag is not None:

@@ -94,12 +94,12 @@ def escape(value: object) -> str:
 def escape_and_find_urls(value: object) -> tuple[str, list[str]]:
     """``(escape(value), find_urls(<value on one line>))`` in one pass over the text (card detail needs both)."""
     text = " ".join(str(value).split())
-    if "://" not in text:  # every URL match contains "://": the common case needs no regex
-        escaped = _escape_plain(text)
-        urls: list[str] = []
-    else:
+    if "://" in text:
         escaped, found = _escape_with_urls(text)
         urls = list(found)
+    else:  # every URL match contains "://": the common case needs no regex (and is _escape_plain inlined)
+        escaped = text.translate(_PLAIN_TABLE) if _PLAIN_SPECIAL.search(text) else text
+        urls = []
     first = escaped[:1]
     # _BLOCK_START can only match text opening with "-", "#", "+" or a decimal digit (\d: Unicode Nd).
     if first and (first in "-#+" or first.isdecimal()):

@@ -6,17 +6,24 @@ it is worked out once per trial and wording file and kept on the ``Templates`` o
 not once per hook call. The memo is built from the ``Trial`` alone, so it can never hold patient data; a
 criterion result whose text, type or curator flag is not one of the trial's gets its labels worked out on
 the spot (:func:`criterion_wording`), with the same result.
+
+The same goes for the texts written in the trial's rules (``TrialWording.texts``): a clinical-review rule's
+reason and the data that would decide it reach the card verbatim ("Informed consent is obtained by the study
+team"), about a third of the reasons on a typical card. The card looks a reason up there before escaping it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cds.cards.markdown import escape_and_find_urls
 from cds.cards.templates import Templates
 from cds.trials import Trial
 
 CriterionKey = tuple[str, str, bool]  # (text, type, curator_review): all the labels depend on
+Escaped = tuple[str, tuple[str, ...]]  # (escape(text), the URLs it mentions), as ``escape_and_find_urls``
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,7 @@ class TrialWording:
 
     trial: Trial
     criteria: dict[CriterionKey, CriterionWording]
+    texts: dict[str, Escaped]  # every string in the trial's criterion rules, escaped
 
 
 def _label(templates: Templates, label: str, ctype: str, escaped: str, curator_review: bool) -> str:
@@ -53,13 +61,30 @@ def criterion_wording(templates: Templates, text: str, ctype: str, curator_revie
     )
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a rule (mapping values and list items, at any depth)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
 def _build(templates: Templates, trial: Trial) -> TrialWording:
     criteria: dict[CriterionKey, CriterionWording] = {}
+    texts: dict[str, Escaped] = {}
     for c in trial.criteria:
         key = (c.text, c.type, c.curator_review)
         if key not in criteria:
             criteria[key] = criterion_wording(templates, *key)
-    return TrialWording(trial, criteria)
+        for text in _strings(c.rule):
+            if text not in texts:
+                escaped, urls = escape_and_find_urls(text)
+                texts[text] = (escaped, tuple(urls))
+    return TrialWording(trial, criteria, texts)
 
 
 def trial_wording(templates: Templates, trial: Trial) -> TrialWording:
@@ -73,11 +98,3 @@ def trial_wording(templates: Templates, trial: Trial) -> TrialWording:
         lambda: _build(templates, trial),
         still_valid=lambda cached: cached.trial is trial,
     )
-
-
-def lookup(
-    templates: Templates, wording: TrialWording, text: str, ctype: str, curator: bool
-) -> CriterionWording:
-    """The labels of a criterion result: memoised when it is one of the trial's criteria, else fresh."""
-    found = wording.criteria.get((text, ctype, curator))
-    return found if found is not None else criterion_wording(templates, text, ctype, curator)
