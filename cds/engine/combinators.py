@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from cds.results import Evidence, Outcome, Result
+from cds.results import Evidence, Outcome, Result, make_outcome
 
 # Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
 MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
@@ -81,7 +81,7 @@ def _normed(parts: Sequence[Outcome]) -> list[tuple[Result, Outcome]]:
 def all_of(parts: Sequence[Outcome]) -> Outcome:
     """The worst part: not-met > unknown > review > met."""
     if not parts:
-        return Outcome(MET, "nothing to check")
+        return make_outcome(MET, "nothing to check")
     normed = _normed(parts)
     worst = min((r for r, _ in normed), key=_ALL_ORDER.__getitem__)
     deciding = [p for r, p in normed if r == worst]
@@ -94,7 +94,7 @@ def all_of(parts: Sequence[Outcome]) -> Outcome:
             clears = max(part_clears)  # type: ignore[type-var]
             if expires is not None and expires <= clears:
                 clears = None  # a met part stops being met before the waiting ends
-    return Outcome(
+    return make_outcome(
         result=worst,
         reason=_reason(deciding),
         evidence=_evidence(deciding),
@@ -108,7 +108,7 @@ def all_of(parts: Sequence[Outcome]) -> Outcome:
 def any_of(parts: Sequence[Outcome]) -> Outcome:
     """The best part: met > review > unknown > not-met."""
     if not parts:
-        return Outcome(NOT_MET, "no alternative given")
+        return make_outcome(NOT_MET, "no alternative given")
     normed = _normed(parts)
     best = min((r for r, _ in normed), key=_ANY_ORDER.__getitem__)
     deciding = [p for r, p in normed if r == best]
@@ -120,7 +120,7 @@ def any_of(parts: Sequence[Outcome]) -> Outcome:
         expires = None if None in part_expiry else max(part_expiry)  # type: ignore[type-var]
         stale_days = [p.stale_on for p in deciding]
         stale = None if None in stale_days else max(stale_days)  # type: ignore[type-var]
-    return Outcome(
+    return make_outcome(
         result=best,
         reason=_reason(deciding, " / " if best != NOT_MET else "; "),
         evidence=_evidence(deciding),
@@ -135,9 +135,13 @@ def negate(part: Outcome) -> Outcome:
     """Swap met and not-met (and with them expires_on / clears_on); unknown and review stay."""
     result = _norm(part.result)
     if result == MET:
-        return Outcome(NOT_MET, part.reason, part.evidence, clears_on=part.expires_on, stale_on=part.stale_on)
+        return make_outcome(
+            NOT_MET, part.reason, part.evidence, clears_on=part.expires_on, stale_on=part.stale_on
+        )
     if result == NOT_MET:
-        return Outcome(MET, part.reason, part.evidence, expires_on=part.clears_on, stale_on=part.stale_on)
+        return make_outcome(
+            MET, part.reason, part.evidence, expires_on=part.clears_on, stale_on=part.stale_on
+        )
     return part
 
 
@@ -149,7 +153,7 @@ def review_override(outcome: Outcome, if_true: bool, if_false: bool, review_reas
     reason = (
         f"{outcome.reason}: {review_reason}" if review_reason else f"{outcome.reason}: needs clinical review"
     )
-    return Outcome(REVIEW, reason, outcome.evidence, needs=outcome.needs, stale_on=outcome.stale_on)
+    return make_outcome(REVIEW, reason, outcome.evidence, needs=outcome.needs, stale_on=outcome.stale_on)
 
 
 def apply_overrides(outcome: Outcome, rule: dict[str, Any]) -> Outcome:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cds.engine.context import Context
 from cds.engine.plan import CompiledCriterion, evaluate_node
-from cds.results import CriterionResult, Outcome, Result
+from cds.results import CriterionResult, Outcome, Result, make_criterion_result, make_outcome
 
 # Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
 MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
@@ -26,12 +26,12 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
         return evaluate_node(compiled.rule, ctx)
     gate = evaluate_node(compiled.applies_when, ctx)
     if gate.result == NOT_MET:
-        return Outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
+        return make_outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
     outcome = evaluate_node(compiled.rule, ctx)
     if gate.result in (UNKNOWN, REVIEW):
         if outcome.result in (MET, NOT_APPLICABLE):
             return outcome
-        return Outcome(
+        return make_outcome(
             gate.result,
             f"{gate.reason}; if it applies: {outcome.reason}",
             gate.evidence + outcome.evidence,
@@ -39,7 +39,7 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
         )
     if outcome.result == NOT_MET and gate.expires_on is not None:
         clears = gate.expires_on if outcome.clears_on is None else min(outcome.clears_on, gate.expires_on)
-        return Outcome(
+        return make_outcome(
             outcome.result,
             outcome.reason,
             outcome.evidence,
@@ -56,7 +56,7 @@ def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionRe
     outcome = _gated(compiled, ctx)
     result = outcome.result
     not_met = result == NOT_MET
-    return CriterionResult(
+    return make_criterion_result(
         id=criterion.id,
         type=criterion.type,
         text=criterion.text,

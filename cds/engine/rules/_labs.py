@@ -10,7 +10,7 @@ from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.rules._common import label, num, ref, unit_text
 from cds.facts import LabValue
-from cds.results import Evidence, Outcome, Result
+from cds.results import Evidence, Outcome, Result, make_evidence, make_outcome
 
 MAX_OLD_EVIDENCE = 3
 
@@ -87,7 +87,7 @@ def resolve_same_day(outcomes: list[Outcome], name: str, item: LabValue, window_
     if len({o.result for o in decided}) <= 1:
         return decided[0] if decided else outcomes[0]
     evidence = tuple(e for o in decided for e in o.evidence)
-    return Outcome(
+    return make_outcome(
         Result.UNKNOWN,
         f"conflicting {name} results on {item.date}: " + "; ".join(o.reason for o in decided[:3]),
         evidence,
@@ -108,7 +108,7 @@ def value_evidence(
     item: LabValue, limit: object = None, limit_source: str | None = None, note: str | None = None
 ) -> Evidence:
     notes = [n for n in (note, "preliminary result" if item.status == "preliminary" else None) if n]
-    return Evidence(
+    return make_evidence(
         resource=ref("Observation", item.resource_id),
         value=shown(item),
         # an unconverted value is shown as recorded ("10 {copies}/mL"): the canonical unit would mislabel it

@@ -14,7 +14,7 @@ from cds.engine.rules._labs import (
     value_evidence,
 )
 from cds.facts import LabValue
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, make_outcome
 
 
 def _usable(item: LabValue) -> bool:
@@ -33,7 +33,7 @@ def evaluate_coded(rule: dict[str, Any], ctx: Context) -> Outcome:
     pick, extra = found.pick, found.context
     item = pick.value
     if item is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             found.missing,
             extra,
@@ -47,6 +47,6 @@ def _judge(item: LabValue, tokens: list[str], name: str, window: int) -> Outcome
     ok = item.coded in tokens
     reason = f"{name} {item.coded} on {item.date}" + ("" if ok else f" (not {' / '.join(tokens)})")
     evidence = (value_evidence(item, limit=" / ".join(tokens), limit_source="trial"),)
-    return Outcome(
+    return make_outcome(
         Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=tr.stale_on(item.date, window)
     )

@@ -18,14 +18,14 @@ from cds.engine.registry import register
 from cds.engine.rules._common import labels, ref, source_unknown, unmapped, when
 from cds.engine.rules._history import Judged, conclude, judge_within
 from cds.facts import ConditionFact
-from cds.results import Evidence, Outcome
+from cds.results import Evidence, Outcome, make_evidence
 
 NEVER_COUNTS = ("refuted", "entered-in-error")
 
 
 def condition_evidence(c: ConditionFact) -> Evidence:
     status = c.clinical_status or ("active" if c.active else "inactive")
-    return Evidence(
+    return make_evidence(
         resource=ref("Condition", c.resource_id),
         value=c.display,
         date=when(c.abatement or c.onset),

@@ -30,7 +30,7 @@ from cds.engine.registry import register
 from cds.engine.rules._common import DRUG_SOURCES, labels, ref, source_unknown, unavailable, unmapped, when
 from cds.engine.rules._history import SHOWN, Judged, conclude, judge_within
 from cds.facts import DrugExposure, FuzzyDate, ImmunizationFact, ProcedureFact
-from cds.results import Evidence, Outcome
+from cds.results import Evidence, Outcome, make_evidence
 
 ANTICANCER_CLASSES = frozenset(
     {
@@ -223,7 +223,7 @@ def _cached_drug_evidence(cache: dict[int, Evidence], position: int, d: DrugExpo
 
 def _drug_evidence(d: DrugExposure) -> Evidence:
     note = ", ".join(x for x in (d.source, d.route, "ongoing" if d.ongoing else None) if x)
-    return Evidence(
+    return make_evidence(
         resource=ref(d.source, d.resource_id), value=d.name, date=when(d.end or d.start), note=note
     )
 
@@ -261,7 +261,7 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
         )
         if x
     )
-    return Evidence(
+    return make_evidence(
         resource=ref("Procedure", p.resource_id),
         value=p.display,
         date=when(p.end or p.start),
@@ -278,7 +278,7 @@ def _vaccines(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
 
 
 def _vaccine_evidence(v: ImmunizationFact) -> Evidence:
-    return Evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
+    return make_evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
 
 
 @register("exposure", prepare=prepare_exposure)

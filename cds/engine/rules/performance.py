@@ -18,7 +18,7 @@ from cds.engine.rules._labs import (
     value_evidence,
 )
 from cds.facts import LabValue
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, make_outcome
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -44,7 +44,7 @@ def _concept(rule: dict[str, Any], ctx: Context) -> str | None:
 def evaluate_performance(rule: dict[str, Any], ctx: Context) -> Outcome:
     concept = _concept(rule, ctx)
     if concept is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             "age unknown: cannot tell whether Karnofsky or Lansky applies",
             needs=("date of birth",),
@@ -57,7 +57,7 @@ def evaluate_performance(rule: dict[str, Any], ctx: Context) -> Outcome:
     item = pick.value
     name = label(concept)
     if item is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             found.missing,
             extra,
@@ -73,6 +73,6 @@ def _judge(item: LabValue, rule: dict[str, Any], name: str, window: int) -> Outc
     ok = compare(item.value, op, limit)
     reason = f"{name} {num(item.value)} on {item.date} is {'' if ok else 'not '}{OP_WORDS[op]} {num(limit)}"
     evidence = (value_evidence(item, limit=limit, limit_source="trial"),)
-    return Outcome(
+    return make_outcome(
         Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=tr.stale_on(item.date, window)
     )
