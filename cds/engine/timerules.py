@@ -147,6 +147,23 @@ def certainly_over(anchor: FuzzyDate, duration: Duration, on: dt.date) -> bool:
     return on >= add(anchor.latest, duration)
 
 
+def last_day_over(duration: Duration, on: dt.date) -> dt.date:
+    """The last anchor day whose period ``duration`` is over on ``on``: the latest ``d`` with ``add(d, duration) <= on``.
+
+    ``add`` never decreases as the anchor moves later, so ``certainly_over(anchor, duration, on)`` holds exactly
+    when ``anchor.latest <= last_day_over(duration, on)``: a rule that checks many records computes this once.
+    ``subtract`` gives a day whose period is over; with months and years several anchor days can end on the same
+    (clamped) day, so the later ones are stepped through (at most three days).
+    """
+    day = subtract(on, duration)
+    while add(day + _ONE_DAY, duration) <= on:
+        day += _ONE_DAY
+    return day
+
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Wait:
     """The combined waiting period of several exposures.

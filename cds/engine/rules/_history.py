@@ -54,6 +54,8 @@ def conclude(judged: Sequence[Judged], found: str, none: str, outside: str) -> O
     matches at all ("no interstitial lung disease recorded"); ``outside``: prefix when records match but none
     counts ("last myelosuppressive chemotherapy more than 21 days ago").
     """
+    if not judged:
+        return make_outcome(Result.NOT_MET, none)
     true = [j for j in judged if j.state == tr.Tri.TRUE]
     maybe = [j for j in judged if j.state == tr.Tri.UNKNOWN]
     if true:
@@ -79,10 +81,8 @@ def conclude(judged: Sequence[Judged], found: str, none: str, outside: str) -> O
             tuple(j.evidence for j in maybe),
             needs=tuple(dict.fromkeys(j.need for j in maybe if j.need)),
         )
-    if judged:
-        return make_outcome(
-            Result.NOT_MET,
-            f"{outside}: {'; '.join(j.text for j in judged[:SHOWN])}",
-            tuple(j.evidence for j in judged[:SHOWN]),
-        )
-    return make_outcome(Result.NOT_MET, none)
+    return make_outcome(
+        Result.NOT_MET,
+        f"{outside}: {'; '.join(j.text for j in judged[:SHOWN])}",
+        tuple(j.evidence for j in judged[:SHOWN]),
+    )

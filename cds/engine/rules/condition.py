@@ -85,13 +85,13 @@ def evaluate_condition(spec: ConditionSpec, ctx: Context) -> Outcome:
     groups, sites, active_only, within = spec.groups, spec.sites, spec.active_only, spec.within
     judged: list[Judged] = []
     for c in ctx.facts.conditions:
-        if not (c.groups & groups) or c.verification_status in NEVER_COUNTS:
+        if c.groups.isdisjoint(groups) or c.verification_status in NEVER_COUNTS:
             continue
         if active_only and not c.active:
             continue
         evidence = condition_evidence(c)
         text = c.display + (" (active)" if c.active else f" ({c.clinical_status or 'inactive'})")
-        if sites and not (c.body_sites & sites):
+        if sites and c.body_sites.isdisjoint(sites):
             if not c.body_sites:
                 judged.append(
                     Judged(
