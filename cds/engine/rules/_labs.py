@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable
+from operator import attrgetter
 from typing import NamedTuple
 
 from cds.engine import timerules as tr
@@ -27,10 +28,13 @@ class Pick(NamedTuple):
     same_day: tuple[LabValue, ...] = ()  # other usable values dated the same day as ``value``
 
 
+_BY_DATE = attrgetter("date.latest", "date.earliest")  # a value's (date.latest, date.earliest)
+
+
 def pick_latest(
     values: Iterable[LabValue], window_days: int, today: dt.date, usable: Callable[[LabValue], bool]
 ) -> Pick:
-    ordered = sorted(values, key=lambda v: (v.date.latest, v.date.earliest), reverse=True)
+    ordered = sorted(values, key=_BY_DATE, reverse=True)
     chosen = None
     older: list[LabValue] = []
     unusable: list[LabValue] = []
@@ -107,7 +111,8 @@ def shown(item: LabValue) -> object:
 def value_evidence(
     item: LabValue, limit: object = None, limit_source: str | None = None, note: str | None = None
 ) -> Evidence:
-    notes = [n for n in (note, "preliminary result" if item.status == "preliminary" else None) if n]
+    if item.status == "preliminary":
+        note = f"{note}; preliminary result" if note else "preliminary result"
     return make_evidence(
         resource=ref("Observation", item.resource_id),
         value=shown(item),
@@ -116,12 +121,13 @@ def value_evidence(
         date=str(item.date),
         limit=limit,
         limitSource=limit_source,
-        note="; ".join(notes) or None,
+        note=note or None,
     )
 
 
 def context_evidence(pick: Pick, window_days: int) -> tuple[Evidence, ...]:
-    out = [value_evidence(v, note=f"older than the {window_days}-day window") for v in pick.older]
+    older = f"older than the {window_days}-day window"
+    out = [value_evidence(v, note=older) for v in pick.older]
     out += [value_evidence(v, note=f"not usable: {_why_unusable(v)}") for v in pick.unusable]
     return tuple(out)
 

@@ -19,6 +19,7 @@ class AgeSpec:
 
     minimum: tr.Duration | None
     maximum: tr.Duration | None
+    past_maximum: tr.Duration | None  # maximum + one unit: reaching it is ageing out (tr.aged_out)
     limits: str  # "12 years to 17 years", "at least 12 years", "up to 17 years"
 
 
@@ -30,7 +31,8 @@ def prepare_age(rule: dict[str, Any]) -> AgeSpec:
         if minimum and maximum
         else (f"at least {minimum}" if minimum else f"up to {maximum}")
     )
-    return AgeSpec(minimum, maximum, limits)
+    past_maximum = maximum.plus_one_unit() if maximum is not None else None
+    return AgeSpec(minimum, maximum, past_maximum, limits)
 
 
 def _age_today(ctx: Context, birth: FuzzyDate) -> tuple[str, tuple[Evidence, ...]]:
@@ -59,7 +61,7 @@ def evaluate_age(spec: AgeSpec, ctx: Context) -> Outcome:
     minimum, maximum = spec.minimum, spec.maximum
     expires = None
     if maximum is not None:
-        out = tr.aged_out(birth, maximum, today)
+        out = tr.reached(birth, spec.past_maximum, today)  # tr.aged_out(birth, maximum, today)
         if out.state == tr.Tri.TRUE:
             return make_outcome(Result.NOT_MET, f"age {age} is above the maximum of {maximum}", evidence)
         if out.state == tr.Tri.UNKNOWN:

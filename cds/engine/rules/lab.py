@@ -28,8 +28,14 @@ from cds.facts import LabValue
 from cds.results import Outcome, Result, make_outcome
 
 
+def _has_value(item: LabValue) -> bool:
+    return item.value is not None and item.problem is None
+
+
 def _usable_for(context: dict[str, str]) -> Callable[[LabValue], bool]:
     """Usable: a value, no problem, and no recorded context that contradicts the rule's ``context``."""
+    if not context:
+        return _has_value
 
     def usable(item: LabValue) -> bool:
         if item.value is None or item.problem is not None:
