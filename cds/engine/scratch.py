@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from cds.config import Config
 from cds.engine.catalogue_memo import memo_for
-from cds.facts import DrugExposure, PatientFacts
+from cds.facts import DrugExposure, PatientFacts, SourceState
 from cds.results import Evidence, Outcome
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class Scratch:
         # checks of rules against the mappings, kept across calls (see cds.engine.catalogue_memo)
         self.mappings_memo: dict[Hashable, Outcome | None] = memo_for(mappings)
         self.memo: dict[str, Outcome] = {}
+        # the resource types ``facts.source_ok`` accepts (retrieved), for rules that ask about several
+        self.retrieved = frozenset(t for t, state in facts.sources.items() if state == SourceState.RETRIEVED)
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
         self.age: tuple[str, tuple[Evidence, ...]] | None = None  # age text and evidence (age rules)
         # (concept, window, usable test) -> the deciding lab value and the values shown beside it

@@ -116,7 +116,9 @@ def _unmapped(mappings: MappingsView, kind: str, names: tuple[str, ...]) -> Outc
 
 
 def unavailable(ctx: Context, resource_types: Iterable[str]) -> list[str]:
-    return [t for t in resource_types if not ctx.facts.source_ok(t)]
+    """The types whose source was not retrieved (``not ctx.facts.source_ok(t)``), in the order given."""
+    retrieved = ctx.scratch.retrieved
+    return [t for t in resource_types if t not in retrieved]
 
 
 def source_unknown(missing: list[str], what: str) -> Outcome:

@@ -81,7 +81,8 @@ def evaluate_condition(spec: ConditionSpec, ctx: Context) -> Outcome:
         review = unmapped(ctx, "bodysite", spec.ordered_sites)
     if review is not None:
         return review
-    incomplete = not ctx.facts.source_ok("Condition")  # not retrieved, or a relevant record was unreadable
+    # not ctx.facts.source_ok("Condition"): not retrieved, or a relevant record was unreadable
+    incomplete = "Condition" not in ctx.scratch.retrieved
     groups, sites, active_only, within = spec.groups, spec.sites, spec.active_only, spec.within
     judged: list[Judged] = []
     for c in ctx.facts.conditions:

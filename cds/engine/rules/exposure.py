@@ -127,6 +127,8 @@ class _Records:
     hundreds of old chemotherapy doses costs no more than one with three).
     """
 
+    __slots__ = ("items", "_outside", "_within", "_today", "_last_over")
+
     def __init__(self, within: tr.Duration | None, today: dt.date) -> None:
         self.items: list[Judged] = []
         self._outside = 0
