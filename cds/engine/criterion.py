@@ -8,7 +8,7 @@ expires (a minor turns 18), the criterion clears that day at the latest.
 from __future__ import annotations
 
 from cds.engine.context import Context
-from cds.engine.plan import CompiledCriterion, evaluate_node
+from cds.engine.plan import CompiledCriterion, Node, evaluate_node
 from cds.results import CriterionResult, Outcome, Result, make_criterion_result, make_outcome
 
 # Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
@@ -21,10 +21,8 @@ MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
 )
 
 
-def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
-    if compiled.applies_when is None:
-        return evaluate_node(compiled.rule, ctx)
-    gate = evaluate_node(compiled.applies_when, ctx)
+def _gated(compiled: CompiledCriterion, applies_when: Node, ctx: Context) -> Outcome:
+    gate = evaluate_node(applies_when, ctx)
     if gate.result == NOT_MET:
         return make_outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
     outcome = evaluate_node(compiled.rule, ctx)
@@ -53,7 +51,10 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
 
 def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionResult:
     criterion = compiled.criterion
-    outcome = _gated(compiled, ctx)
+    applies_when = compiled.applies_when
+    outcome = (
+        evaluate_node(compiled.rule, ctx) if applies_when is None else _gated(compiled, applies_when, ctx)
+    )
     result = outcome.result
     not_met = result == NOT_MET
     return make_criterion_result(
