@@ -20,6 +20,8 @@ from cds.facts import PatientFacts
 from cds.results import CriterionResult, Result, TrialResult, Verdict, make_criterion_result
 from cds.trials import Trial
 
+NOT_MET, UNKNOWN = Result.NOT_MET, Result.UNKNOWN  # module constants: an enum attribute lookup costs ~70 ns
+
 INCOMPLETE_NOTE = "the trial's exclusion criteria are not listed in our source: check them on the registry"
 
 
@@ -64,12 +66,15 @@ def decide(
     counted: list[CriterionResult] = []
     not_met: list[CriterionResult] = []
     unknown: list[CriterionResult] = []
+    stale = False  # some criterion has a stale_on (kept or dropped below)
     for c in criteria:
+        if c.stale_on is not None:
+            stale = True
         if c.type != "informational":
             counted.append(c)
-            if c.result == Result.NOT_MET:
+            if c.result == NOT_MET:
                 not_met.append(c)
-            elif c.result == Result.UNKNOWN:
+            elif c.result == UNKNOWN:
                 unknown.append(c)
     notes: list[str] = []
     eligible_from: dt.date | None = None
@@ -98,13 +103,14 @@ def decide(
         status = Verdict.POSSIBLY_ELIGIBLE
     else:
         status = Verdict.ELIGIBLE
-    criteria = _stale_kept(criteria, eligible_from if status == Verdict.NOT_YET_ELIGIBLE else None)
-    repeat = [c for c in criteria if c.stale_on is not None]
-    if repeat:
-        notes.append(
-            "repeat before enrolment: "
-            + "; ".join(f"{c.text} (older than its window from {c.stale_on})" for c in repeat)
-        )
+    if stale:
+        criteria = _stale_kept(criteria, eligible_from if status == Verdict.NOT_YET_ELIGIBLE else None)
+        repeat = [c for c in criteria if c.stale_on is not None]
+        if repeat:
+            notes.append(
+                "repeat before enrolment: "
+                + "; ".join(f"{c.text} (older than its window from {c.stale_on})" for c in repeat)
+            )
     if not trial.criteria_complete:
         notes.append(INCOMPLETE_NOTE)
         if status == Verdict.ELIGIBLE:
