@@ -192,6 +192,7 @@ def _judge(
 
 def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
     classes, routes, today = spec.drug_classes, spec.routes, ctx.today
+    within = spec.within is not None  # the "within" mode (never together with "current")
     cache = ctx.scratch.drug_evidence
     for position, d in ctx.scratch.drugs_in(classes, spec.unclassified_anticancer):
         matches = not d.classes.isdisjoint(classes)
@@ -203,8 +204,17 @@ def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
         if d.status in NEVER_COUNTS or (d.status == "on-hold" and d.source == "MedicationRequest"):
             continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
+        anchor = d.end or d.start
+        if (
+            within
+            and not records.want_outside
+            and not ongoing
+            and anchor is not None
+            and records.certainly_over(anchor)
+        ):
+            continue  # what _judge would do: over, and enough records outside the period are kept
         evidence = partial(_cached_drug_evidence, cache, position, d)
-        judged = _judge(d.end or d.start, ongoing, spec, today, evidence, d.name, records)
+        judged = _judge(anchor, ongoing, spec, today, evidence, d.name, records)
         if judged is None:
             continue
         if unclassified and judged.state != tr.Tri.FALSE:
