@@ -99,7 +99,9 @@ BUILDERS = (
 
 @pytest.mark.parametrize(("build", "cls"), BUILDERS, ids=lambda x: getattr(x, "__name__", ""))
 def test_builder_signature_is_the_class_signature(build: object, cls: type) -> None:
-    """Same parameters, order, kinds and defaults: a field added to the class must be added to its builder."""
+    """Same parameters, order, kinds and defaults: a field added to the class must be added to its builder.
+    The builders run no other code, so the class must have none to run (no ``__post_init__``)."""
+    assert not hasattr(cls, "__post_init__")
     assert list(inspect.signature(build).parameters.values()) == list(
         inspect.signature(cls).parameters.values()
     )
