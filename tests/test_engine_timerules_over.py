@@ -33,3 +33,11 @@ def test_month_end_anchors_that_clamp_to_the_same_day_are_all_over() -> None:
     assert tr.last_day_over(tr.Duration(1, "mo"), dt.date(2025, 2, 27)) == dt.date(2025, 1, 27)
     assert tr.last_day_over(tr.Duration(1, "a"), dt.date(2025, 2, 28)) == dt.date(2024, 2, 29)
     assert tr.last_day_over(tr.Duration(21, "d"), dt.date(2026, 11, 27)) == dt.date(2026, 11, 6)
+
+
+def test_a_period_reaching_back_past_the_first_date_has_no_day_over() -> None:
+    on = dt.date(2026, 11, 27)
+    assert tr.last_day_over(tr.Duration(3000, "a"), on) is None
+    assert tr.last_day_over(tr.Duration(800_000, "d"), on) is None
+    assert tr.last_day_over(tr.Duration(2025, "a"), on) == dt.date(1, 11, 27)  # the first year still works
+    assert not tr.certainly_over(FuzzyDate.of(dt.date(1, 1, 1)), tr.Duration(3000, "a"), on)

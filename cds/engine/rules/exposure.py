@@ -119,6 +119,9 @@ def prepare_exposure(rule: dict[str, Any]) -> ExposureSpec:
     )
 
 
+_UNSET = object()
+
+
 class _Records:
     """The judged records of one rule, in facts order.
 
@@ -134,7 +137,9 @@ class _Records:
         self._outside = 0
         self._within = within
         self._today = today
-        self._last_over: dt.date | None = None  # tr.last_day_over(within, today), found on first use
+        self._last_over: dt.date | None | object = (
+            _UNSET  # tr.last_day_over(within, today), found on first use
+        )
 
     @property
     def want_outside(self) -> bool:
@@ -142,10 +147,11 @@ class _Records:
 
     def certainly_over(self, anchor: FuzzyDate) -> bool:
         """``tr.certainly_over(anchor, within, today)`` for the rule's ``within`` period (which must be set)."""
-        if self._last_over is None:
+        if self._last_over is _UNSET:
             assert self._within is not None
             self._last_over = tr.last_day_over(self._within, self._today)
-        return anchor.latest <= self._last_over
+        last = self._last_over
+        return last is not None and anchor.latest <= last  # type: ignore[operator]
 
     def add(self, judged: Judged | None) -> None:
         if judged is None:
