@@ -14,6 +14,7 @@ instance dict) and is a quarter of the size. Fields, equality, hashing, repr, pi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -164,3 +165,122 @@ class TrialResult:
         if self.notes:
             out["notes"] = list(self.notes)
         return out
+
+
+# Fast construction -------------------------------------------------------------------------------------------
+# The engine builds a few hundred of these objects per call. A frozen dataclass's ``__init__`` stores each field
+# through ``object.__setattr__`` (the frozen class refuses a plain assignment); the builders below create the
+# instance with ``object.__new__`` and store each field with its slot's own descriptor, which gives the same
+# object about twice as fast (keyword calls three times as fast). They take exactly the class's fields, in
+# order, with the same defaults, and run no other code, as the dataclass ``__init__`` runs none
+# (``tests/test_engine_results_init.py`` checks both against the class).
+
+
+def _outcome_builder() -> Callable[..., Outcome]:
+    new = object.__new__
+    set_result, set_reason, set_evidence, set_clears, set_expires, set_needs, set_stale = (
+        getattr(Outcome, name).__set__ for name in Outcome.__slots__
+    )
+
+    def make_outcome(
+        result: Result,
+        reason: str,
+        evidence: tuple[Evidence, ...] = (),
+        clears_on: dt.date | None = None,
+        expires_on: dt.date | None = None,
+        needs: tuple[str, ...] = (),
+        stale_on: dt.date | None = None,
+    ) -> Outcome:
+        """``Outcome(...)``, built faster (see above)."""
+        out = new(Outcome)
+        set_result(out, result)
+        set_reason(out, reason)
+        set_evidence(out, evidence)
+        set_clears(out, clears_on)
+        set_expires(out, expires_on)
+        set_needs(out, needs)
+        set_stale(out, stale_on)
+        return out
+
+    return make_outcome
+
+
+def _evidence_builder() -> Callable[..., Evidence]:
+    new = object.__new__
+    set_resource, set_value, set_unit, set_date, set_limit, set_limit_source, set_note = (
+        getattr(Evidence, name).__set__ for name in Evidence.__slots__
+    )
+
+    def make_evidence(
+        resource: str | None = None,
+        value: Any = None,
+        unit: str | None = None,
+        date: str | None = None,
+        limit: Any = None,
+        limitSource: str | None = None,  # noqa: N803 - the field's name
+        note: str | None = None,
+    ) -> Evidence:
+        """``Evidence(...)``, built faster (see above)."""
+        out = new(Evidence)
+        set_resource(out, resource)
+        set_value(out, value)
+        set_unit(out, unit)
+        set_date(out, date)
+        set_limit(out, limit)
+        set_limit_source(out, limitSource)
+        set_note(out, note)
+        return out
+
+    return make_evidence
+
+
+def _criterion_result_builder() -> Callable[..., CriterionResult]:
+    new = object.__new__
+    (
+        set_id,
+        set_type,
+        set_text,
+        set_result,
+        set_reason,
+        set_evidence,
+        set_clears,
+        set_expires,
+        set_needs,
+        set_curator_review,
+        set_stale,
+    ) = (getattr(CriterionResult, name).__set__ for name in CriterionResult.__slots__)
+
+    def make_criterion_result(
+        id: str,  # noqa: A002 - the field's name
+        type: str,  # noqa: A002 - the field's name
+        text: str,
+        result: Result,
+        reason: str,
+        evidence: tuple[Evidence, ...] = (),
+        clears_on: dt.date | None = None,
+        expires_on: dt.date | None = None,
+        needs: tuple[str, ...] = (),
+        curator_review: bool = False,
+        stale_on: dt.date | None = None,
+    ) -> CriterionResult:
+        """``CriterionResult(...)``, built faster (see above)."""
+        out = new(CriterionResult)
+        set_id(out, id)
+        set_type(out, type)
+        set_text(out, text)
+        set_result(out, result)
+        set_reason(out, reason)
+        set_evidence(out, evidence)
+        set_clears(out, clears_on)
+        set_expires(out, expires_on)
+        set_needs(out, needs)
+        set_curator_review(out, curator_review)
+        set_stale(out, stale_on)
+        return out
+
+    return make_criterion_result
+
+
+make_outcome = _outcome_builder()
+make_evidence = _evidence_builder()
+make_criterion_result = _criterion_result_builder()

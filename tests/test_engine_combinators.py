@@ -91,6 +91,22 @@ def test_unknown_needs_are_collected() -> None:
     assert all_of([o(R.NOT_MET), o(R.UNKNOWN, needs=("x",))]).needs == ()
 
 
+def test_needs_and_evidence_drop_repeats_within_and_across_parts_first_one_kept() -> None:
+    from cds.results import Evidence
+
+    a, b = Evidence("Observation/1", 1.0), Evidence("Observation/2", 2.0)
+    out = any_of(
+        [
+            o(R.UNKNOWN, needs=("y", "x", "y"), evidence=(b, a, b)),
+            o(R.UNKNOWN, needs=("x", "z"), evidence=(Evidence("Observation/1", 1.0),)),
+        ]
+    )
+    assert out.needs == ("y", "x", "z")
+    assert out.evidence == (b, a)
+    assert all_of([o(R.UNKNOWN, evidence=(a,)), o(R.MET, evidence=(b,))]).evidence == (a,)
+    assert all_of([o(R.UNKNOWN, evidence=(a, a))]).evidence == (a,)  # a single part's repeats go too
+
+
 def test_overrides() -> None:
     assert apply_overrides(o(R.MET), {"ifTrue": "review"}).result == R.REVIEW
     assert apply_overrides(o(R.NOT_MET), {"ifTrue": "review"}).result == R.NOT_MET

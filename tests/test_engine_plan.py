@@ -182,7 +182,10 @@ def test_drug_index_keeps_facts_order_and_lists_each_drug_once() -> None:
     assert [position for position, _ in found] == [1, 2, 3]
     assert [d for _, d in found] == drugs[1:]
     assert [p for p, _ in scratch.drugs_in(["nitrosourea"], unclassified_anticancer=False)] == [1]
-    assert scratch.drugs_in(["vaccine-live"], unclassified_anticancer=False) == []
+    assert scratch.drugs_in(["vaccine-live"], unclassified_anticancer=False) == ()
+    again = scratch.drugs_in(["nitrosourea", "myelosuppressive-chemotherapy"], unclassified_anticancer=True)
+    assert again is found  # the same question (classes in any order) is answered once per call
+    assert [p for p, _ in scratch.drugs_in(["nitrosourea"], unclassified_anticancer=True)] == [1, 2]
 
 
 def test_exposure_with_index_matches_every_record_it_should() -> None:
@@ -230,6 +233,33 @@ def test_a_counting_record_after_many_outside_ones_still_decides() -> None:
     assert outcome.result == Result.MET
     assert [e.value for e in outcome.evidence] == ["recent"]
     assert outcome.expires_on == TODAY + dt.timedelta(days=1)  # 20 days ago + 21 days
+
+
+@pytest.mark.parametrize(
+    ("within", "today", "last_over"),
+    [
+        ({"value": 21, "unit": "d"}, dt.date(2026, 3, 1), dt.date(2026, 2, 8)),
+        # 2025-01-29 ... 2025-01-31 + 1 month all end on 2025-02-28 (clamped): over on that day
+        ({"value": 1, "unit": "mo"}, dt.date(2025, 2, 28), dt.date(2025, 1, 31)),
+    ],
+)
+def test_after_three_outside_records_the_period_edge_is_unchanged(
+    within: dict, today: dt.date, last_over: dt.date
+) -> None:
+    """Once three outside records are kept, later ones are checked against the period's last over day."""
+    rule = {**CHEMO_21D, "within": within}
+    old = [
+        drug("myelosuppressive-chemotherapy", end=today - dt.timedelta(days=400 + i), name=f"old-{i}")
+        for i in range(3)
+    ]
+    at_edge = drug("myelosuppressive-chemotherapy", end=last_over, name="edge")
+    after = drug("myelosuppressive-chemotherapy", end=last_over + dt.timedelta(days=1), name="after")
+    over = run_rule(rule, make_facts(today, drugs=[*old, at_edge]))
+    assert over.result == Result.NOT_MET
+    assert [e.value for e in over.evidence] == ["old-0", "old-1", "old-2"]
+    counts = run_rule(rule, make_facts(today, drugs=[*old, at_edge, after]))
+    assert counts.result == Result.MET
+    assert [e.value for e in counts.evidence] == ["after"]
 
 
 def test_the_three_shown_records_span_drugs_then_procedures() -> None:

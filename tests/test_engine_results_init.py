@@ -9,7 +9,17 @@ import pickle
 
 import pytest
 
-from cds.results import CriterionResult, Evidence, Outcome, Result, TrialResult, Verdict
+from cds.results import (
+    CriterionResult,
+    Evidence,
+    Outcome,
+    Result,
+    TrialResult,
+    Verdict,
+    make_criterion_result,
+    make_evidence,
+    make_outcome,
+)
 
 CLASSES = (Evidence, Outcome, CriterionResult, TrialResult)
 
@@ -78,3 +88,41 @@ def test_result_json_values_are_plain_strings() -> None:
     assert type(out["criteria"][0]["result"]) is str and out["criteria"][0]["result"] == "not-applicable"
     assert out["criteria"][0]["evidence"] == []
     assert out["eligibleFrom"] == "2026-12-01"
+
+
+BUILDERS = (
+    (make_outcome, Outcome),
+    (make_evidence, Evidence),
+    (make_criterion_result, CriterionResult),
+)
+
+
+@pytest.mark.parametrize(("build", "cls"), BUILDERS, ids=lambda x: getattr(x, "__name__", ""))
+def test_builder_signature_is_the_class_signature(build: object, cls: type) -> None:
+    """Same parameters, order, kinds and defaults: a field added to the class must be added to its builder.
+    The builders run no other code, so the class must have none to run (no ``__post_init__``)."""
+    assert not hasattr(cls, "__post_init__")
+    assert list(inspect.signature(build).parameters.values()) == list(
+        inspect.signature(cls).parameters.values()
+    )
+
+
+@pytest.mark.parametrize(("build", "cls"), BUILDERS, ids=lambda x: getattr(x, "__name__", ""))
+def test_builder_makes_the_object_the_class_makes(build: object, cls: type) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    distinct = [f"value-{i}" for i in range(len(names))]  # a value per field: a swapped pair would show
+    built = build(*distinct)  # type: ignore[operator]
+    assert type(built) is cls
+    assert built == cls(*distinct)
+    assert [getattr(built, n) for n in names] == distinct
+    assert build(**dict(zip(names, distinct, strict=True))) == cls(*distinct)  # type: ignore[operator]
+    assert hash(built) == hash(cls(*distinct))
+    assert repr(built) == repr(cls(*distinct))
+    assert pickle.loads(pickle.dumps(built)) == built
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(built, names[0], "changed")
+    # defaults
+    required = [
+        n for n, p in inspect.signature(cls).parameters.items() if p.default is inspect.Parameter.empty
+    ]
+    assert build(*distinct[: len(required)]) == cls(*distinct[: len(required)])  # type: ignore[operator]

@@ -221,3 +221,26 @@ def test_result_schema_rejects_bad_documents() -> None:
     bad = json.loads(json.dumps(doc))
     bad["criteria"][0]["evidence"] = [{"resource": "Observation/x", "colour": "red"}]
     assert list(RESULT_VALIDATOR.iter_errors(bad))
+
+
+def test_clearing_stale_on_keeps_every_other_field() -> None:
+    import dataclasses
+
+    from cds.engine.verdict import _without_stale
+    from cds.results import CriterionResult, Evidence
+
+    c = CriterionResult(
+        "I1",
+        "inclusion",
+        "ANC >= 1.0",
+        Result.MET,
+        "why",
+        (Evidence("Observation/1", 1.5),),
+        dt.date(2026, 1, 1),
+        dt.date(2027, 1, 1),
+        ("x",),
+        True,
+        dt.date(2026, 12, 1),
+    )
+    assert all(getattr(c, f.name) != f.default for f in dataclasses.fields(c))  # every field set
+    assert _without_stale(c) == dataclasses.replace(c, stale_on=None)

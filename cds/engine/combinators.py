@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from cds.results import Evidence, Outcome, Result
+from cds.results import Evidence, Outcome, Result, make_outcome
 
 # Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
 MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
@@ -28,12 +28,25 @@ MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
     Result.REVIEW,
     Result.NOT_APPLICABLE,
 )
-_ALL_ORDER = {NOT_MET: 0, UNKNOWN: 1, REVIEW: 2, MET: 3}
-_ANY_ORDER = {MET: 0, REVIEW: 1, UNKNOWN: 2, NOT_MET: 3}
+_ALL_PRIORITY = (NOT_MET, UNKNOWN, REVIEW, MET)  # ``all``: the worst result first
+_ANY_PRIORITY = (MET, REVIEW, UNKNOWN, NOT_MET)  # ``any``: the best result first
 
 
 def _norm(result: Result) -> Result:
     return MET if result == NOT_APPLICABLE else result
+
+
+def _results(parts: Sequence[Outcome]) -> list[Result]:
+    """Each part's result, not-applicable counted as met."""
+    return [MET if p.result == NOT_APPLICABLE else p.result for p in parts]
+
+
+def _first_present(priority: tuple[Result, ...], results: list[Result]) -> Result:
+    """The first result in ``priority`` order that some part has."""
+    for result in priority:
+        if result in results:
+            return result
+    raise ValueError(f"unexpected results {results}")
 
 
 def _min_date(dates: Iterable[dt.date | None]) -> dt.date | None:
@@ -46,8 +59,11 @@ def _evidence(parts: Iterable[Outcome]) -> tuple[Evidence, ...]:
 
     ``Evidence`` hashes like it compares, so a dict drops the same items a pairwise comparison would, in
     linear rather than quadratic time; an unhashable field (no rule kind makes one) falls back to comparing.
+    A single item has nothing to drop (and is not hashed).
     """
     items = [item for part in parts for item in part.evidence]
+    if len(items) < 2:
+        return tuple(items)
     try:
         return tuple(dict.fromkeys(items))
     except TypeError:
@@ -59,10 +75,8 @@ def _evidence(parts: Iterable[Outcome]) -> tuple[Evidence, ...]:
 
 
 def _needs(parts: Iterable[Outcome]) -> tuple[str, ...]:
-    out: list[str] = []
-    for part in parts:
-        out.extend(n for n in part.needs if n not in out)
-    return tuple(out)
+    """The parts' needs without repeats (first occurrence wins, order kept)."""
+    return tuple(dict.fromkeys([need for part in parts for need in part.needs]))
 
 
 def _reason(parts: Sequence[Outcome], joiner: str = "; ") -> str:
@@ -73,20 +87,15 @@ def _reason(parts: Sequence[Outcome], joiner: str = "; ") -> str:
     return joiner.join(reasons)
 
 
-def _normed(parts: Sequence[Outcome]) -> list[tuple[Result, Outcome]]:
-    """Each part with its result, not-applicable counted as met."""
-    return [(MET if p.result == NOT_APPLICABLE else p.result, p) for p in parts]
-
-
 def all_of(parts: Sequence[Outcome]) -> Outcome:
     """The worst part: not-met > unknown > review > met."""
     if not parts:
-        return Outcome(MET, "nothing to check")
-    normed = _normed(parts)
-    worst = min((r for r, _ in normed), key=_ALL_ORDER.__getitem__)
-    deciding = [p for r, p in normed if r == worst]
-    met = deciding if worst == MET else [p for r, p in normed if r == MET]
-    expires = _min_date(p.expires_on for p in met)
+        return make_outcome(MET, "nothing to check")
+    results = _results(parts)
+    worst = _first_present(_ALL_PRIORITY, results)
+    deciding = [p for r, p in zip(results, parts, strict=True) if r == worst]
+    met = deciding if worst == MET else [p for r, p in zip(results, parts, strict=True) if r == MET]
+    expires = _min_date([p.expires_on for p in met])
     clears: dt.date | None = None
     if worst == NOT_MET:
         part_clears = [p.clears_on for p in deciding]
@@ -94,33 +103,33 @@ def all_of(parts: Sequence[Outcome]) -> Outcome:
             clears = max(part_clears)  # type: ignore[type-var]
             if expires is not None and expires <= clears:
                 clears = None  # a met part stops being met before the waiting ends
-    return Outcome(
+    return make_outcome(
         result=worst,
         reason=_reason(deciding),
         evidence=_evidence(deciding),
         clears_on=clears,
         expires_on=expires,
         needs=_needs(deciding) if worst == UNKNOWN else (),
-        stale_on=_min_date(p.stale_on for p in met),
+        stale_on=_min_date([p.stale_on for p in met]),
     )
 
 
 def any_of(parts: Sequence[Outcome]) -> Outcome:
     """The best part: met > review > unknown > not-met."""
     if not parts:
-        return Outcome(NOT_MET, "no alternative given")
-    normed = _normed(parts)
-    best = min((r for r, _ in normed), key=_ANY_ORDER.__getitem__)
-    deciding = [p for r, p in normed if r == best]
+        return make_outcome(NOT_MET, "no alternative given")
+    results = _results(parts)
+    best = _first_present(_ANY_PRIORITY, results)
+    deciding = [p for r, p in zip(results, parts, strict=True) if r == best]
     clears = expires = stale = None
     if best == NOT_MET:
-        clears = _min_date(p.clears_on for p in deciding)
+        clears = _min_date([p.clears_on for p in deciding])
     if best == MET:
         part_expiry = [p.expires_on for p in deciding]
         expires = None if None in part_expiry else max(part_expiry)  # type: ignore[type-var]
         stale_days = [p.stale_on for p in deciding]
         stale = None if None in stale_days else max(stale_days)  # type: ignore[type-var]
-    return Outcome(
+    return make_outcome(
         result=best,
         reason=_reason(deciding, " / " if best != NOT_MET else "; "),
         evidence=_evidence(deciding),
@@ -135,9 +144,13 @@ def negate(part: Outcome) -> Outcome:
     """Swap met and not-met (and with them expires_on / clears_on); unknown and review stay."""
     result = _norm(part.result)
     if result == MET:
-        return Outcome(NOT_MET, part.reason, part.evidence, clears_on=part.expires_on, stale_on=part.stale_on)
+        return make_outcome(
+            NOT_MET, part.reason, part.evidence, clears_on=part.expires_on, stale_on=part.stale_on
+        )
     if result == NOT_MET:
-        return Outcome(MET, part.reason, part.evidence, expires_on=part.clears_on, stale_on=part.stale_on)
+        return make_outcome(
+            MET, part.reason, part.evidence, expires_on=part.clears_on, stale_on=part.stale_on
+        )
     return part
 
 
@@ -149,7 +162,7 @@ def review_override(outcome: Outcome, if_true: bool, if_false: bool, review_reas
     reason = (
         f"{outcome.reason}: {review_reason}" if review_reason else f"{outcome.reason}: needs clinical review"
     )
-    return Outcome(REVIEW, reason, outcome.evidence, needs=outcome.needs, stale_on=outcome.stale_on)
+    return make_outcome(REVIEW, reason, outcome.evidence, needs=outcome.needs, stale_on=outcome.stale_on)
 
 
 def apply_overrides(outcome: Outcome, rule: dict[str, Any]) -> Outcome:

@@ -8,8 +8,8 @@ expires (a minor turns 18), the criterion clears that day at the latest.
 from __future__ import annotations
 
 from cds.engine.context import Context
-from cds.engine.plan import CompiledCriterion, evaluate_node
-from cds.results import CriterionResult, Outcome, Result
+from cds.engine.plan import CompiledCriterion, Node, evaluate_node
+from cds.results import CriterionResult, Outcome, Result, make_criterion_result, make_outcome
 
 # Enum members as module constants: ``Result.MET`` is an attribute lookup (~70 ns) on every use.
 MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
@@ -21,17 +21,15 @@ MET, NOT_MET, UNKNOWN, REVIEW, NOT_APPLICABLE = (
 )
 
 
-def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
-    if compiled.applies_when is None:
-        return evaluate_node(compiled.rule, ctx)
-    gate = evaluate_node(compiled.applies_when, ctx)
+def _gated(compiled: CompiledCriterion, applies_when: Node, ctx: Context) -> Outcome:
+    gate = evaluate_node(applies_when, ctx)
     if gate.result == NOT_MET:
-        return Outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
+        return make_outcome(NOT_APPLICABLE, f"does not apply: {gate.reason}", gate.evidence)
     outcome = evaluate_node(compiled.rule, ctx)
     if gate.result in (UNKNOWN, REVIEW):
         if outcome.result in (MET, NOT_APPLICABLE):
             return outcome
-        return Outcome(
+        return make_outcome(
             gate.result,
             f"{gate.reason}; if it applies: {outcome.reason}",
             gate.evidence + outcome.evidence,
@@ -39,7 +37,7 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
         )
     if outcome.result == NOT_MET and gate.expires_on is not None:
         clears = gate.expires_on if outcome.clears_on is None else min(outcome.clears_on, gate.expires_on)
-        return Outcome(
+        return make_outcome(
             outcome.result,
             outcome.reason,
             outcome.evidence,
@@ -53,10 +51,13 @@ def _gated(compiled: CompiledCriterion, ctx: Context) -> Outcome:
 
 def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionResult:
     criterion = compiled.criterion
-    outcome = _gated(compiled, ctx)
+    applies_when = compiled.applies_when
+    outcome = (
+        evaluate_node(compiled.rule, ctx) if applies_when is None else _gated(compiled, applies_when, ctx)
+    )
     result = outcome.result
     not_met = result == NOT_MET
-    return CriterionResult(
+    return make_criterion_result(
         id=criterion.id,
         type=criterion.type,
         text=criterion.text,

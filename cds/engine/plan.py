@@ -41,7 +41,7 @@ from cds.engine.catalogue_memo import memo_for
 from cds.engine.combinators import COMBINATORS, review_override
 from cds.engine.context import Context
 from cds.engine.registry import PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, make_outcome
 from cds.trials import CriterionDef, Trial
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class Node:
 
 
 def internal_error(kind: Any) -> Outcome:
-    return Outcome(
+    return make_outcome(
         Result.UNKNOWN, f"could not evaluate this {kind} rule (internal error)", needs=("manual check",)
     )
 
@@ -78,7 +78,9 @@ def compile_rule(rule: Any) -> Node:
     """Compile one rule dict (and its parts) into a :class:`Node`."""
     kind = rule.get("kind") if isinstance(rule, dict) else None
     if not isinstance(kind, str) or (kind not in COMBINATORS and kind not in REGISTRY):
-        unknown = Outcome(Result.REVIEW, f"rule kind {kind!r} is not known to this engine; check by hand")
+        unknown = make_outcome(
+            Result.REVIEW, f"rule kind {kind!r} is not known to this engine; check by hand"
+        )
         return Node(kind=kind, rule=rule, key=None, fixed=unknown)
     overrides = {
         "if_true_review": rule.get("ifTrue") == "review",

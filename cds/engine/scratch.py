@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from cds.config import Config
 from cds.engine.catalogue_memo import memo_for
-from cds.facts import DrugExposure, PatientFacts
+from cds.facts import DrugExposure, PatientFacts, SourceState
 from cds.results import Evidence, Outcome
 
 if TYPE_CHECKING:
@@ -41,12 +41,16 @@ class Scratch:
         # checks of rules against the mappings, kept across calls (see cds.engine.catalogue_memo)
         self.mappings_memo: dict[Hashable, Outcome | None] = memo_for(mappings)
         self.memo: dict[str, Outcome] = {}
+        # the resource types ``facts.source_ok`` accepts (retrieved), for rules that ask about several
+        self.retrieved = frozenset(t for t, state in facts.sources.items() if state == SourceState.RETRIEVED)
         self.drug_evidence: dict[int, Evidence] = {}  # position in facts.drugs -> its evidence
         self.age: tuple[str, tuple[Evidence, ...]] | None = None  # age text and evidence (age rules)
         # (concept, window, usable test) -> the deciding lab value and the values shown beside it
         self.picks: dict[tuple[str, int, Hashable], Latest] = {}
         # drug class -> positions in facts.drugs; positions of unclassified drugs that look anticancer
         self._drug_index: tuple[dict[str, list[int]], list[int]] | None = None
+        # (classes, unclassified_anticancer) -> what drugs_in found for them
+        self._drugs_found: dict[tuple[frozenset[str], bool], tuple[tuple[int, DrugExposure], ...]] = {}
 
     def _drugs_indexed(self) -> tuple[dict[str, list[int]], list[int]]:
         drugs = self.facts.drugs
@@ -58,9 +62,18 @@ class Scratch:
 
     def drugs_in(
         self, classes: Iterable[str], unclassified_anticancer: bool
-    ) -> list[tuple[int, DrugExposure]]:
+    ) -> tuple[tuple[int, DrugExposure], ...]:
         """``(position, drug)`` of the drugs in any of ``classes`` (and, if asked, of the drugs that look
-        anticancer but have no class), in ``facts.drugs`` order."""
+        anticancer but have no class), in ``facts.drugs`` order; found once per call for each question."""
+        key = (frozenset(classes), unclassified_anticancer)
+        found = self._drugs_found.get(key)
+        if found is None:
+            found = self._drugs_found[key] = self._find_drugs(key[0], unclassified_anticancer)
+        return found
+
+    def _find_drugs(
+        self, classes: frozenset[str], unclassified_anticancer: bool
+    ) -> tuple[tuple[int, DrugExposure], ...]:
         by_class, unclassified = self._drug_index or self._drugs_indexed()
         positions: set[int] = set(unclassified) if unclassified_anticancer else set()
         for name in classes:
@@ -68,6 +81,6 @@ class Scratch:
             if found:
                 positions.update(found)
         if not positions:
-            return []
+            return ()
         drugs = self.facts.drugs
-        return [(i, drugs[i]) for i in sorted(positions)]
+        return tuple([(i, drugs[i]) for i in sorted(positions)])

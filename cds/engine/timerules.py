@@ -147,6 +147,27 @@ def certainly_over(anchor: FuzzyDate, duration: Duration, on: dt.date) -> bool:
     return on >= add(anchor.latest, duration)
 
 
+def last_day_over(duration: Duration, on: dt.date) -> dt.date | None:
+    """The last anchor day whose period ``duration`` is over on ``on``: the latest ``d`` with ``add(d, duration) <= on``
+    (None when there is none: the period reaches back past the first day a date can hold).
+
+    ``add`` never decreases as the anchor moves later, so ``certainly_over(anchor, duration, on)`` holds exactly
+    when ``anchor.latest <= last_day_over(duration, on)``: a rule that checks many records computes this once.
+    ``subtract`` gives a day whose period is over; with months and years several anchor days can end on the same
+    (clamped) day, so the later ones are stepped through (at most three days).
+    """
+    try:
+        day = subtract(on, duration)
+    except (OverflowError, ValueError):  # before 0001-01-01: even that day's period ends after ``on``
+        return None
+    while add(day + _ONE_DAY, duration) <= on:
+        day += _ONE_DAY
+    return day
+
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Wait:
     """The combined waiting period of several exposures.

@@ -15,11 +15,12 @@ Informational criteria never count. ``criteriaComplete: false`` turns ``eligible
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from cds.facts import PatientFacts
-from cds.results import CriterionResult, Result, TrialResult, Verdict
+from cds.results import CriterionResult, Result, TrialResult, Verdict, make_criterion_result
 from cds.trials import Trial
+
+NOT_MET, UNKNOWN = Result.NOT_MET, Result.UNKNOWN  # module constants: an enum attribute lookup costs ~70 ns
 
 INCOMPLETE_NOTE = "the trial's exclusion criteria are not listed in our source: check them on the registry"
 
@@ -38,18 +39,45 @@ def _stale_kept(
             and c.stale_on is not None
             and c.stale_on <= eligible_from
         )
-        out.append(c if keep or c.stale_on is None else replace(c, stale_on=None))
+        out.append(c if keep or c.stale_on is None else _without_stale(c))
     return tuple(out)
+
+
+def _without_stale(c: CriterionResult) -> CriterionResult:
+    """``dataclasses.replace(c, stale_on=None)``, built directly (``replace`` costs several times more)."""
+    return make_criterion_result(
+        c.id,
+        c.type,
+        c.text,
+        c.result,
+        c.reason,
+        c.evidence,
+        c.clears_on,
+        c.expires_on,
+        c.needs,
+        c.curator_review,
+        None,
+    )
 
 
 def decide(
     trial: Trial, facts: PatientFacts, criteria: tuple[CriterionResult, ...], definitions_version: str
 ) -> TrialResult:
-    counted = [c for c in criteria if c.type != "informational"]
+    counted: list[CriterionResult] = []
+    not_met: list[CriterionResult] = []
+    unknown: list[CriterionResult] = []
+    stale = False  # some criterion has a stale_on (kept or dropped below)
+    for c in criteria:
+        if c.stale_on is not None:
+            stale = True
+        if c.type != "informational":
+            counted.append(c)
+            if c.result == NOT_MET:
+                not_met.append(c)
+            elif c.result == UNKNOWN:
+                unknown.append(c)
     notes: list[str] = []
     eligible_from: dt.date | None = None
-    not_met = [c for c in counted if c.result == Result.NOT_MET]
-    unknown = [c for c in counted if c.result == Result.UNKNOWN]
     if facts.demographics.deceased:
         status = Verdict.INELIGIBLE
         notes.append("the patient is recorded as deceased")
@@ -75,13 +103,14 @@ def decide(
         status = Verdict.POSSIBLY_ELIGIBLE
     else:
         status = Verdict.ELIGIBLE
-    criteria = _stale_kept(criteria, eligible_from if status == Verdict.NOT_YET_ELIGIBLE else None)
-    repeat = [c for c in criteria if c.stale_on is not None]
-    if repeat:
-        notes.append(
-            "repeat before enrolment: "
-            + "; ".join(f"{c.text} (older than its window from {c.stale_on})" for c in repeat)
-        )
+    if stale:
+        criteria = _stale_kept(criteria, eligible_from if status == Verdict.NOT_YET_ELIGIBLE else None)
+        repeat = [c for c in criteria if c.stale_on is not None]
+        if repeat:
+            notes.append(
+                "repeat before enrolment: "
+                + "; ".join(f"{c.text} (older than its window from {c.stale_on})" for c in repeat)
+            )
     if not trial.criteria_complete:
         notes.append(INCOMPLETE_NOTE)
         if status == Verdict.ELIGIBLE:

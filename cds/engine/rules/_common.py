@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from cds.engine.context import Context, MappingsView
 from cds.facts import FuzzyDate
-from cds.results import Outcome, Result, display_number
+from cds.results import Outcome, Result, display_number, make_outcome
 
 LABELS = {
     "anc": "ANC",
@@ -108,7 +108,7 @@ def _unmapped(mappings: MappingsView, kind: str, names: tuple[str, ...]) -> Outc
     bad = [n for n in names if is_unmapped(kind, n)]
     if not bad:
         return None
-    return Outcome(
+    return make_outcome(
         Result.REVIEW,
         f"no verified codes for {labels(bad)}: check the record by hand",
         needs=tuple(f"{label(n)} (checked by hand)" for n in bad),
@@ -116,11 +116,13 @@ def _unmapped(mappings: MappingsView, kind: str, names: tuple[str, ...]) -> Outc
 
 
 def unavailable(ctx: Context, resource_types: Iterable[str]) -> list[str]:
-    return [t for t in resource_types if not ctx.facts.source_ok(t)]
+    """The types whose source was not retrieved (``not ctx.facts.source_ok(t)``), in the order given."""
+    retrieved = ctx.scratch.retrieved
+    return [t for t in resource_types if t not in retrieved]
 
 
 def source_unknown(missing: list[str], what: str) -> Outcome:
-    return Outcome(
+    return make_outcome(
         Result.UNKNOWN,
         f"source unavailable: {', '.join(missing)}",
         needs=(f"{what} history ({', '.join(missing)})",),

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from cds.engine import timerules as tr
 from cds.facts import FuzzyDate
-from cds.results import Evidence, Outcome, Result
+from cds.results import Evidence, Outcome, Result, make_outcome
 
 SHOWN = 3  # records named in a reason (and shown as evidence) when none of them counts
 
@@ -54,6 +54,8 @@ def conclude(judged: Sequence[Judged], found: str, none: str, outside: str) -> O
     matches at all ("no interstitial lung disease recorded"); ``outside``: prefix when records match but none
     counts ("last myelosuppressive chemotherapy more than 21 days ago").
     """
+    if not judged:
+        return make_outcome(Result.NOT_MET, none)
     true = [j for j in judged if j.state == tr.Tri.TRUE]
     maybe = [j for j in judged if j.state == tr.Tri.UNKNOWN]
     if true:
@@ -66,23 +68,21 @@ def conclude(judged: Sequence[Judged], found: str, none: str, outside: str) -> O
             if expires == dt.date.max:
                 expires = None
         latest = sorted(true, key=lambda j: j.expires_on or dt.date.max, reverse=True)
-        return Outcome(
+        return make_outcome(
             Result.MET,
             f"{found}: {'; '.join(j.text for j in latest[:SHOWN])}",
             tuple(j.evidence for j in latest),
             expires_on=expires,
         )
     if maybe:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             f"{found}?: {'; '.join(j.text for j in maybe[:SHOWN])}",
             tuple(j.evidence for j in maybe),
             needs=tuple(dict.fromkeys(j.need for j in maybe if j.need)),
         )
-    if judged:
-        return Outcome(
-            Result.NOT_MET,
-            f"{outside}: {'; '.join(j.text for j in judged[:SHOWN])}",
-            tuple(j.evidence for j in judged[:SHOWN]),
-        )
-    return Outcome(Result.NOT_MET, none)
+    return make_outcome(
+        Result.NOT_MET,
+        f"{outside}: {'; '.join(j.text for j in judged[:SHOWN])}",
+        tuple(j.evidence for j in judged[:SHOWN]),
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable
+from operator import attrgetter
 from typing import NamedTuple
 
 from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.rules._common import label, num, ref, unit_text
 from cds.facts import LabValue
-from cds.results import Evidence, Outcome, Result
+from cds.results import Evidence, Outcome, Result, make_evidence, make_outcome
 
 MAX_OLD_EVIDENCE = 3
 
@@ -27,10 +28,13 @@ class Pick(NamedTuple):
     same_day: tuple[LabValue, ...] = ()  # other usable values dated the same day as ``value``
 
 
+_BY_DATE = attrgetter("date.latest", "date.earliest")  # a value's (date.latest, date.earliest)
+
+
 def pick_latest(
     values: Iterable[LabValue], window_days: int, today: dt.date, usable: Callable[[LabValue], bool]
 ) -> Pick:
-    ordered = sorted(values, key=lambda v: (v.date.latest, v.date.earliest), reverse=True)
+    ordered = sorted(values, key=_BY_DATE, reverse=True)
     chosen = None
     older: list[LabValue] = []
     unusable: list[LabValue] = []
@@ -87,7 +91,7 @@ def resolve_same_day(outcomes: list[Outcome], name: str, item: LabValue, window_
     if len({o.result for o in decided}) <= 1:
         return decided[0] if decided else outcomes[0]
     evidence = tuple(e for o in decided for e in o.evidence)
-    return Outcome(
+    return make_outcome(
         Result.UNKNOWN,
         f"conflicting {name} results on {item.date}: " + "; ".join(o.reason for o in decided[:3]),
         evidence,
@@ -107,8 +111,9 @@ def shown(item: LabValue) -> object:
 def value_evidence(
     item: LabValue, limit: object = None, limit_source: str | None = None, note: str | None = None
 ) -> Evidence:
-    notes = [n for n in (note, "preliminary result" if item.status == "preliminary" else None) if n]
-    return Evidence(
+    if item.status == "preliminary":
+        note = f"{note}; preliminary result" if note else "preliminary result"
+    return make_evidence(
         resource=ref("Observation", item.resource_id),
         value=shown(item),
         # an unconverted value is shown as recorded ("10 {copies}/mL"): the canonical unit would mislabel it
@@ -116,12 +121,13 @@ def value_evidence(
         date=str(item.date),
         limit=limit,
         limitSource=limit_source,
-        note="; ".join(notes) or None,
+        note=note or None,
     )
 
 
 def context_evidence(pick: Pick, window_days: int) -> tuple[Evidence, ...]:
-    out = [value_evidence(v, note=f"older than the {window_days}-day window") for v in pick.older]
+    older = f"older than the {window_days}-day window"
+    out = [value_evidence(v, note=older) for v in pick.older]
     out += [value_evidence(v, note=f"not usable: {_why_unusable(v)}") for v in pick.unusable]
     return tuple(out)
 

@@ -9,7 +9,7 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import labels, ref, source_unknown, unmapped
 from cds.engine.rules._history import Judged, conclude
-from cds.results import Evidence, Outcome
+from cds.results import Outcome, make_evidence
 
 
 @register("allergy")
@@ -23,7 +23,7 @@ def evaluate_allergy(rule: dict[str, Any], ctx: Context) -> Outcome:
     judged = [
         Judged(
             tr.Tri.TRUE,
-            Evidence(resource=ref("AllergyIntolerance", a.resource_id), value=a.display),
+            make_evidence(resource=ref("AllergyIntolerance", a.resource_id), value=a.display),
             a.display,
         )
         for a in ctx.facts.allergies

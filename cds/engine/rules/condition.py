@@ -18,14 +18,14 @@ from cds.engine.registry import register
 from cds.engine.rules._common import labels, ref, source_unknown, unmapped, when
 from cds.engine.rules._history import Judged, conclude, judge_within
 from cds.facts import ConditionFact
-from cds.results import Evidence, Outcome
+from cds.results import Evidence, Outcome, make_evidence
 
 NEVER_COUNTS = ("refuted", "entered-in-error")
 
 
 def condition_evidence(c: ConditionFact) -> Evidence:
     status = c.clinical_status or ("active" if c.active else "inactive")
-    return Evidence(
+    return make_evidence(
         resource=ref("Condition", c.resource_id),
         value=c.display,
         date=when(c.abatement or c.onset),
@@ -81,17 +81,18 @@ def evaluate_condition(spec: ConditionSpec, ctx: Context) -> Outcome:
         review = unmapped(ctx, "bodysite", spec.ordered_sites)
     if review is not None:
         return review
-    incomplete = not ctx.facts.source_ok("Condition")  # not retrieved, or a relevant record was unreadable
+    # not ctx.facts.source_ok("Condition"): not retrieved, or a relevant record was unreadable
+    incomplete = "Condition" not in ctx.scratch.retrieved
     groups, sites, active_only, within = spec.groups, spec.sites, spec.active_only, spec.within
     judged: list[Judged] = []
     for c in ctx.facts.conditions:
-        if not (c.groups & groups) or c.verification_status in NEVER_COUNTS:
+        if c.groups.isdisjoint(groups) or c.verification_status in NEVER_COUNTS:
             continue
         if active_only and not c.active:
             continue
         evidence = condition_evidence(c)
         text = c.display + (" (active)" if c.active else f" ({c.clinical_status or 'inactive'})")
-        if sites and not (c.body_sites & sites):
+        if sites and c.body_sites.isdisjoint(sites):
             if not c.body_sites:
                 judged.append(
                     Judged(

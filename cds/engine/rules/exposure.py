@@ -30,7 +30,7 @@ from cds.engine.registry import register
 from cds.engine.rules._common import DRUG_SOURCES, labels, ref, source_unknown, unavailable, unmapped, when
 from cds.engine.rules._history import SHOWN, Judged, conclude, judge_within
 from cds.facts import DrugExposure, FuzzyDate, ImmunizationFact, ProcedureFact
-from cds.results import Evidence, Outcome
+from cds.results import Evidence, Outcome, make_evidence
 
 ANTICANCER_CLASSES = frozenset(
     {
@@ -119,6 +119,9 @@ def prepare_exposure(rule: dict[str, Any]) -> ExposureSpec:
     )
 
 
+_UNSET = object()
+
+
 class _Records:
     """The judged records of one rule, in facts order.
 
@@ -127,13 +130,28 @@ class _Records:
     hundreds of old chemotherapy doses costs no more than one with three).
     """
 
-    def __init__(self) -> None:
+    __slots__ = ("items", "_outside", "_within", "_today", "_last_over")
+
+    def __init__(self, within: tr.Duration | None, today: dt.date) -> None:
         self.items: list[Judged] = []
         self._outside = 0
+        self._within = within
+        self._today = today
+        self._last_over: dt.date | None | object = (
+            _UNSET  # tr.last_day_over(within, today), found on first use
+        )
 
     @property
     def want_outside(self) -> bool:
         return self._outside < SHOWN
+
+    def certainly_over(self, anchor: FuzzyDate) -> bool:
+        """``tr.certainly_over(anchor, within, today)`` for the rule's ``within`` period (which must be set)."""
+        if self._last_over is _UNSET:
+            assert self._within is not None
+            self._last_over = tr.last_day_over(self._within, self._today)
+        last = self._last_over
+        return last is not None and anchor.latest <= last  # type: ignore[operator]
 
     def add(self, judged: Judged | None) -> None:
         if judged is None:
@@ -150,9 +168,10 @@ def _judge(
     today: dt.date,
     evidence: Callable[[], Evidence],
     text: str,
-    want_outside: bool,
+    records: _Records,
 ) -> Judged | None:
-    """The record judged against the rule's mode; None for a record outside it when ``want_outside`` is off."""
+    """The record judged against the rule's mode; None for a record outside it once ``records`` has enough
+    of those (``_Records.want_outside``)."""
     if spec.current:
         if ongoing:
             return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing)")
@@ -165,12 +184,12 @@ def _judge(
             )
         if anchor is not None and anchor.latest >= today:
             return Judged(tr.Tri.UNKNOWN, evidence(), f"{text} (ends {anchor})", need=f"end date of {text}")
-        return Judged(tr.Tri.FALSE, evidence(), text) if want_outside else None
+        return Judged(tr.Tri.FALSE, evidence(), text) if records.want_outside else None
     if ongoing:
         return Judged(tr.Tri.TRUE, evidence(), f"{text} (ongoing, no end date)")
     if spec.within is None:
         return Judged(tr.Tri.TRUE, evidence(), text)
-    if not want_outside and anchor is not None and tr.certainly_over(anchor, spec.within, today):
+    if anchor is not None and not records.want_outside and records.certainly_over(anchor):
         return None  # the period is over: judge_within would judge it FALSE
     return judge_within(
         anchor, spec.within, today, evidence(), f"{text} on {anchor}" if anchor else text, text
@@ -179,9 +198,10 @@ def _judge(
 
 def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
     classes, routes, today = spec.drug_classes, spec.routes, ctx.today
+    within = spec.within is not None  # the "within" mode (never together with "current")
     cache = ctx.scratch.drug_evidence
     for position, d in ctx.scratch.drugs_in(classes, spec.unclassified_anticancer):
-        matches = bool(d.classes & classes)
+        matches = not d.classes.isdisjoint(classes)
         unclassified = d.looks_anticancer_unclassified and not d.classes and spec.unclassified_anticancer
         if not (matches or unclassified):
             continue
@@ -190,8 +210,17 @@ def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
         if d.status in NEVER_COUNTS or (d.status == "on-hold" and d.source == "MedicationRequest"):
             continue  # an on-hold (paused) order is not current use; an on-hold administration was still given
         ongoing = d.ongoing and d.end is None
+        anchor = d.end or d.start
+        if (
+            within
+            and not records.want_outside
+            and not ongoing
+            and anchor is not None
+            and records.certainly_over(anchor)
+        ):
+            continue  # what _judge would do: over, and enough records outside the period are kept
         evidence = partial(_cached_drug_evidence, cache, position, d)
-        judged = _judge(d.end or d.start, ongoing, spec, today, evidence, d.name, records.want_outside)
+        judged = _judge(anchor, ongoing, spec, today, evidence, d.name, records)
         if judged is None:
             continue
         if unclassified and judged.state != tr.Tri.FALSE:
@@ -223,7 +252,7 @@ def _cached_drug_evidence(cache: dict[int, Evidence], position: int, d: DrugExpo
 
 def _drug_evidence(d: DrugExposure) -> Evidence:
     note = ", ".join(x for x in (d.source, d.route, "ongoing" if d.ongoing else None) if x)
-    return Evidence(
+    return make_evidence(
         resource=ref(d.source, d.resource_id), value=d.name, date=when(d.end or d.start), note=note
     )
 
@@ -231,7 +260,7 @@ def _drug_evidence(d: DrugExposure) -> Evidence:
 def _procedures(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
     groups, sites = spec.procedure_groups, spec.body_sites
     for p in ctx.facts.procedures:
-        if not (p.groups & groups):
+        if p.groups.isdisjoint(groups):
             continue
         if sites and not (p.body_sites & sites):
             if not p.body_sites:
@@ -246,9 +275,7 @@ def _procedures(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
             continue
         ongoing = p.status in ("in-progress", "on-hold") and p.end is None
         evidence = partial(_procedure_evidence, p)
-        records.add(
-            _judge(p.end or p.start, ongoing, spec, ctx.today, evidence, p.display, records.want_outside)
-        )
+        records.add(_judge(p.end or p.start, ongoing, spec, ctx.today, evidence, p.display, records))
 
 
 def _procedure_evidence(p: ProcedureFact) -> Evidence:
@@ -261,7 +288,7 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
         )
         if x
     )
-    return Evidence(
+    return make_evidence(
         resource=ref("Procedure", p.resource_id),
         value=p.display,
         date=when(p.end or p.start),
@@ -272,13 +299,13 @@ def _procedure_evidence(p: ProcedureFact) -> Evidence:
 def _vaccines(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
     groups = spec.vaccine_groups
     for v in ctx.facts.immunizations:
-        if v.groups & groups:
+        if not v.groups.isdisjoint(groups):
             evidence = partial(_vaccine_evidence, v)
-            records.add(_judge(v.date, False, spec, ctx.today, evidence, v.display, records.want_outside))
+            records.add(_judge(v.date, False, spec, ctx.today, evidence, v.display, records))
 
 
 def _vaccine_evidence(v: ImmunizationFact) -> Evidence:
-    return Evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
+    return make_evidence(resource=ref("Immunization", v.resource_id), value=v.display, date=when(v.date))
 
 
 @register("exposure", prepare=prepare_exposure)
@@ -286,7 +313,7 @@ def evaluate_exposure(spec: ExposureSpec, ctx: Context) -> Outcome:
     for kind, listed in spec.mapped:
         if (review := unmapped(ctx, kind, listed)) is not None:
             return review
-    records = _Records()
+    records = _Records(spec.within, ctx.today)
     if spec.drug_classes:
         _drugs(spec, ctx, records)
     if spec.procedure_groups:

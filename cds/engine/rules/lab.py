@@ -25,11 +25,17 @@ from cds.engine.rules._labs import (
     value_evidence,
 )
 from cds.facts import LabValue
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, make_outcome
+
+
+def _has_value(item: LabValue) -> bool:
+    return item.value is not None and item.problem is None
 
 
 def _usable_for(context: dict[str, str]) -> Callable[[LabValue], bool]:
     """Usable: a value, no problem, and no recorded context that contradicts the rule's ``context``."""
+    if not context:
+        return _has_value
 
     def usable(item: LabValue) -> bool:
         if item.value is None or item.problem is not None:
@@ -95,7 +101,7 @@ def evaluate_lab(spec: LabSpec, ctx: Context) -> Outcome:
     pick, extra = found.pick, found.context
     item = pick.value
     if item is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             found.missing,
             extra,
@@ -118,7 +124,7 @@ def _judge_value(spec: LabSpec, ctx: Context, item: LabValue, window: int, extra
     if "uln" in rule:
         if not item.ref_high:
             ev = (value_evidence(item, note="no upper limit of normal recorded"), *extra)
-            return Outcome(
+            return make_outcome(
                 Result.UNKNOWN,
                 f"{shown_value}: no upper limit of normal recorded, cannot compare with "
                 f"{num(rule['uln'])} x ULN",
@@ -147,7 +153,7 @@ def _judge_value(spec: LabSpec, ctx: Context, item: LabValue, window: int, extra
             return _decide(
                 item, op, value["male"], "trial", limits, shown_value, stale, force=male, note=note
             )
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             f"{shown_value}: the limit depends on sex, which is not recorded",
             (value_evidence(item), *extra),
@@ -172,4 +178,4 @@ def _decide(
     word = OP_WORDS[op]
     reason = f"{shown_value} is {'' if ok else 'not '}{word} {limit_text}"
     evidence = (value_evidence(item, limit=round(limit, 6), limit_source=limit_source, note=note),)
-    return Outcome(Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=stale)
+    return make_outcome(Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=stale)

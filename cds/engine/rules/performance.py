@@ -6,6 +6,7 @@ An unknown age leaves the Karnofsky/Lansky choice open: unknown.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cds.engine import timerules as tr
@@ -18,7 +19,7 @@ from cds.engine.rules._labs import (
     value_evidence,
 )
 from cds.facts import LabValue
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, make_outcome
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -27,52 +28,72 @@ def _usable(item: LabValue) -> bool:
     return item.value is not None and item.problem is None
 
 
-def _concept(rule: dict[str, Any], ctx: Context) -> str | None:
-    if rule["scale"] == "ecog":
+@dataclass(frozen=True, slots=True)
+class PerformanceSpec:
+    """A performance rule read once (``prepare``)."""
+
+    ecog: bool  # scale ECOG (otherwise Karnofsky / Lansky by age)
+    switch_age: tr.Duration  # Karnofsky from this age, Lansky below
+    window_days: int
+    op: str
+    limit: float
+
+
+def prepare_performance(rule: dict[str, Any]) -> PerformanceSpec:
+    return PerformanceSpec(
+        ecog=rule["scale"] == "ecog",
+        switch_age=tr.Duration(int(rule.get("switchAge", 16)), "a"),
+        window_days=int(rule.get("windowDays", DEFAULT_WINDOW_DAYS)),
+        op=rule["op"],
+        limit=float(rule["value"]),
+    )
+
+
+def _concept(spec: PerformanceSpec, ctx: Context) -> str | None:
+    if spec.ecog:
         return "ecog"
     birth = ctx.facts.demographics.birth_date
     if birth is None:
         return None
-    switch = tr.Duration(int(rule.get("switchAge", 16)), "a")
-    reach = tr.age_reached(birth, switch, ctx.today)
+    reach = tr.age_reached(birth, spec.switch_age, ctx.today)
     if reach.state == tr.Tri.UNKNOWN:
         return None
     return "karnofsky" if reach.state == tr.Tri.TRUE else "lansky"
 
 
-@register("performance")
-def evaluate_performance(rule: dict[str, Any], ctx: Context) -> Outcome:
-    concept = _concept(rule, ctx)
+@register("performance", prepare=prepare_performance)
+def evaluate_performance(spec: PerformanceSpec, ctx: Context) -> Outcome:
+    concept = _concept(spec, ctx)
     if concept is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             "age unknown: cannot tell whether Karnofsky or Lansky applies",
             needs=("date of birth",),
         )
     if (review := unmapped(ctx, "lab", [concept])) is not None:
         return review
-    window = int(rule.get("windowDays", DEFAULT_WINDOW_DAYS))
+    window = spec.window_days
     found = latest(ctx, concept, window, _usable, "performance")
     pick, extra = found.pick, found.context
     item = pick.value
     name = label(concept)
     if item is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             found.missing,
             extra,
             needs=(f"{name} score within {window} days",),
         )
-    outcomes = [_judge(v, rule, name, window) for v in (item, *pick.same_day)]
+    outcomes = [_judge(v, spec, name, window) for v in (item, *pick.same_day)]
     return resolve_same_day(outcomes, name, item, window)
 
 
-def _judge(item: LabValue, rule: dict[str, Any], name: str, window: int) -> Outcome:
+def _judge(item: LabValue, spec: PerformanceSpec, name: str, window: int) -> Outcome:
     assert item.value is not None
-    op, limit = rule["op"], float(rule["value"])
+    op, limit = spec.op, spec.limit
     ok = compare(item.value, op, limit)
     reason = f"{name} {num(item.value)} on {item.date} is {'' if ok else 'not '}{OP_WORDS[op]} {num(limit)}"
     evidence = (value_evidence(item, limit=limit, limit_source="trial"),)
-    return Outcome(
+    return make_outcome(
         Result.MET if ok else Result.NOT_MET, reason, evidence, stale_on=tr.stale_on(item.date, window)
     )

@@ -10,7 +10,7 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import ref, source_unknown, when
 from cds.engine.rules._history import Judged, conclude, judge_within
-from cds.results import Evidence, Outcome
+from cds.results import Outcome, make_evidence
 
 
 @register("research", reads_trial=True)
@@ -22,7 +22,7 @@ def evaluate_research(rule: dict[str, Any], ctx: Context) -> Outcome:
     for r in ctx.facts.research:
         if r.study == ctx.trial.id or r.status == "candidate":
             continue
-        evidence = Evidence(
+        evidence = make_evidence(
             resource=ref("ResearchSubject", r.resource_id),
             value=r.study,
             date=when(r.end or r.start),

@@ -10,12 +10,12 @@ from typing import Any
 
 from cds.engine.context import Context
 from cds.engine.registry import register
-from cds.results import Outcome, Result
+from cds.results import Outcome, Result, make_outcome
 
 
 def prepare_review(rule: dict[str, Any]) -> Outcome:
     needs = (rule["needs"],) if rule.get("needs") else ()
-    return Outcome(Result.REVIEW, rule.get("reason") or "needs clinical review", needs=needs)
+    return make_outcome(Result.REVIEW, rule.get("reason") or "needs clinical review", needs=needs)
 
 
 @register("review", prepare=prepare_review)

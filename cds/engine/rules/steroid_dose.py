@@ -17,7 +17,7 @@ from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import DRUG_SOURCES, num, ref, source_unknown, unavailable, unmapped, when
 from cds.facts import DrugExposure, FuzzyDate, LabValue
-from cds.results import Evidence, Outcome, Result
+from cds.results import Evidence, Outcome, Result, make_evidence, make_outcome
 
 STEROID_CLASS = "corticosteroid-systemic"
 NOT_SYSTEMIC = ("topical", "inhaled")
@@ -71,7 +71,7 @@ def evaluate_steroid_dose(rule: dict[str, Any], ctx: Context) -> Outcome:
         if last.latest < start or first.earliest > today:
             continue
         evidence.append(
-            Evidence(
+            make_evidence(
                 resource=ref(d.source, d.resource_id),
                 value=d.name,
                 date=when(first),
@@ -89,13 +89,13 @@ def evaluate_steroid_dose(rule: dict[str, Any], ctx: Context) -> Outcome:
     if not per_day and not needs:
         if missing:
             return source_unknown(missing, "corticosteroid")
-        return Outcome(
+        return make_outcome(
             Result.NOT_MET, f"no systemic corticosteroid recorded within {within}", tuple(evidence)
         )
     days = sorted(per_day)
     weight = _nearest_weight(ctx.facts.lab_values("body-weight"), days)
     if per_day and weight is None:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             "systemic corticosteroid recorded but no body weight to compute mg/kg",
             tuple(evidence),
@@ -104,7 +104,7 @@ def evaluate_steroid_dose(rule: dict[str, Any], ctx: Context) -> Outcome:
     qualifying: list[dt.date] = []
     if weight is not None and weight.value:
         evidence.append(
-            Evidence(
+            make_evidence(
                 resource=ref("Observation", weight.resource_id),
                 value=weight.value,
                 unit="kg",
@@ -116,20 +116,20 @@ def evaluate_steroid_dose(rule: dict[str, Any], ctx: Context) -> Outcome:
     if len(qualifying) >= min_days:
         anchor = qualifying[-min_days]
         expires = tr.add(anchor, within)
-        return Outcome(
+        return make_outcome(
             Result.MET,
             f"prednisone-equivalent >= {num(threshold)} mg/kg/day on {len(qualifying)} days within {within}",
             tuple(evidence),
             expires_on=expires,
         )
     if needs:
-        return Outcome(
+        return make_outcome(
             Result.UNKNOWN,
             f"corticosteroid dose within {within} cannot be computed",
             tuple(evidence),
             needs=tuple(dict.fromkeys(needs)),
         )
-    return Outcome(
+    return make_outcome(
         Result.NOT_MET,
         f"prednisone-equivalent >= {num(threshold)} mg/kg/day on {len(qualifying)} "
         f"of the required {min_days} days within {within}",
