@@ -22,10 +22,13 @@ from typing import Any
 RESULT_SCHEMA_VERSION = "1.0"
 
 
+_INFINITIES = (float("inf"), float("-inf"))
+
+
 def display_number(value: float) -> str:
     """A number rounded for people: two decimals from 1 up (449.96, 1.8, 210, 1000000), three significant
     digits below 1 (0.503, 0.0412). Results keep the exact values; this is for reasons and card text only."""
-    if value != value or value in (float("inf"), float("-inf")):
+    if value != value or value in _INFINITIES:
         return str(value)
     if abs(value) >= 1:
         return f"{value:.2f}".rstrip("0").rstrip(".")
