@@ -73,3 +73,17 @@ def test_every_registry_status_has_display_text() -> None:
     for status in ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "UNKNOWN", "COMPLETED"):
         assert templates.status(status) != status
     assert templates.status("SOMETHING_NEW") == "Something new"
+
+
+def test_check_compiles_the_list_wording(tmp_path: Path) -> None:
+    from cds.commands.check import CheckReport, check_card_wording
+
+    good = CheckReport()
+    check_card_wording(good, _write(tmp_path / "good", _shipped()))
+    assert good.errors == []
+    data = _shipped()
+    data["detail"]["evidence_value_unit"] = "$value $unit $nothing"
+    broken = CheckReport()
+    check_card_wording(broken, _write(tmp_path / "broken", data))
+    assert len(broken.errors) == 1
+    assert "evidence_value_unit" in broken.errors[0]

@@ -111,7 +111,7 @@ class _ListWording:
     """The wording of the criterion lists, as ``str.format`` strings taking their values by position.
 
     A typical card lists some 80 criteria and 50 evidence items, so these entries are compiled once per
-    wording file (kept on the ``Templates``, :func:`_list_wording`) rather than looked up on every use, and
+    wording file (kept on the ``Templates``, :func:`list_wording`) rather than looked up on every use, and
     compiled with positional fields (``Templates.positional``: the placeholders named in the comments, in
     that order), which format about twice as fast as keywords. All of them are compiled on the first card,
     so a wording file with one of them missing or wrong fails on any card.
@@ -136,7 +136,7 @@ _SECTIONS = ("waiting", "not_met", "unknown", "review", "repeat", "met")
 _ITEM_SECTIONS = ("waiting", "not_met", "unknown", "review", "met")
 
 
-def _list_wording(templates: Templates) -> _ListWording:
+def list_wording(templates: Templates) -> _ListWording:
     def build() -> _ListWording:
         fmt, positional = templates.fmt, templates.positional
         items = {}
@@ -197,7 +197,7 @@ class _Criteria:
     def __init__(self, w: _Writer, trial: Trial) -> None:
         self.w = w
         self.wording = trial_wording(w.templates, trial)
-        self.lists = _list_wording(w.templates)
+        self.lists = list_wording(w.templates)
 
     def labels(self, c: CriterionResult) -> CriterionWording:
         """The criterion's labelled text (memoised when it is one of the trial's criteria, else worked out);

@@ -112,8 +112,21 @@ def _load_mappings(report: CheckReport) -> object | None:
     return None
 
 
+def check_card_wording(report: CheckReport, directory: Path | None = None) -> None:
+    """The card wording file loads and every list and evidence entry compiles (the renderer compiles them on
+    the first card, so a broken entry would otherwise surface only then, on every card)."""
+    from cds.cards.detail import list_wording
+    from cds.cards.templates import load_templates
+
+    try:
+        list_wording(load_templates(directory))
+    except DefinitionError as exc:
+        report.errors.append(f"card wording: {exc}")
+
+
 def run_checks(directory: Path | None = None) -> CheckReport:
     report = CheckReport()
+    check_card_wording(report)
     mappings = _load_mappings(report)
     trials = _load_trials(directory or trials_dir(), report)
     ids = [t.id for t in trials]
