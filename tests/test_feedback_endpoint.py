@@ -169,11 +169,15 @@ def test_database_failure_is_503_not_200(make_app, send, monkeypatch):
     assert_valid("OperationOutcome", resp.get_json())
 
 
-def test_sqlite_is_wal_with_synchronous_full(make_app):
+def test_sqlite_is_wal_with_synchronous_full_for_feedback_and_normal_for_bookkeeping(make_app):
     db = make_app().extensions["nk_cds"].db
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: feedback
+    with db.bookkeeping.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: token ids, card records
+    assert db.bookkeeping.url == db.engine.url  # the same file
 
 
 def _hook_then_feedback(make_app, mint_token, send):
