@@ -506,3 +506,63 @@ def test_a_failure_that_is_not_a_validation_error_is_not_remembered() -> None:
     assert memo.verdict("x|1", Flaky, {"value": 1}) is True
     assert memo.verdict("x|1", Flaky, {"value": 1}) is True
     assert len(calls) == 2
+
+
+# --- shapes: a record without its leaves, looked up whole before its pieces ------------------------------------
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_remembered_shapes_give_the_same_verdicts_in_any_order(order: int) -> None:
+    """One memo per type, no per-call ``seen``: every mutated record's shape, once remembered, answers for the
+    records that share it (different ids, dates and numbers), and each verdict is full validation's."""
+    validators = {t: _fresh(t) for t in SPLITS}
+    cases = [case.values for case in CASES][::order]
+    for resource_type, path, value in cases:
+        part = _read_part(_mutated(resource_type, path, value), resource_type)
+        for other in (part, {**part, "id": "other-id"}, {**part, "id": "bad id"}):
+            assert validators[resource_type].valid(other) is _full(other, resource_type), (path, value)
+
+
+def test_a_known_shape_skips_its_pieces_and_a_new_leaf_is_still_checked() -> None:
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    part = _read_part(copy.deepcopy(BASE), "Observation")
+    assert validator.valid(part)
+    size = len(memo)  # shape, skeleton, code, quantity, range, two dates and the number
+    assert size == 8
+    later = {
+        **part,
+        "effectiveDateTime": "2025-01-02",
+        "valueQuantity": {**part["valueQuantity"], "value": 2},
+    }
+    assert validator.valid(later)
+    assert len(memo) == size + 2  # the shape was known: only the new date and number were added
+    for date in ("2025-02-30", "2025-1-2"):
+        assert validator.valid({**later, "effectiveDateTime": date}) is _full(
+            {**later, "effectiveDateTime": date}
+        )
+        assert not validator.valid({**later, "effectiveDateTime": date})
+
+
+def test_a_shape_whose_piece_failed_for_another_reason_is_not_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cds.normalise.validation as validation
+
+    real = validation._check
+
+    def flaky(model: Any, data: dict[str, Any]) -> tuple[bool, bool]:
+        if model is carrier("codeableconcept", "CodeableConcept"):
+            return False, False  # as for a RecursionError
+        return real(model, data)
+
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    part = _read_part(copy.deepcopy(BASE), "Observation")
+    seen: dict[str, bool] = {}
+    monkeypatch.setattr(validation, "_check", flaky)
+    assert validator.valid(part, seen) is False
+    assert False not in seen.values() and False not in memo._verdicts.values()
+    monkeypatch.setattr(validation, "_check", real)
+    assert validator.valid(part, seen) is True  # checked again, not answered from a remembered failure
+    assert validator.valid(part) is True

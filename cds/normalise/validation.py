@@ -20,17 +20,23 @@ lengths. ``Reference`` elements are never split out (their allowed target types 
 anything of another shape stays in the skeleton as it is. ``tests/test_normalise_validation_memo.py`` compares
 the split verdict with full validation on mutated records of every split type.
 
-What is remembered: each piece's verdict, keyed by its type and ``repr``. Within one call by that text (the
-``Build``'s ``seen`` dict, gone with the call); across calls in ``MEMO``, a process-wide ``VerdictMemo`` keyed by
-a 16-byte BLAKE2b digest of the text, so it holds no record content, only digests and booleans (bounded). Ids
-are never remembered across calls (they do not recur), and a check that failed for a reason other than a
-validation error (``RecursionError``, ``MemoryError``, ...) is not remembered at all.
+What is remembered: verdicts of records and elements keyed by ``"Class|"`` and the ``repr`` of what ``Class``
+validated, so every such key means "``Class.model_validate`` of this content" whichever way it was computed;
+verdicts of leaves by ``"Class.field|"``, the value's JSON type and its ``repr``. A record is looked up first by
+its *shape* (the part with its leaves replaced, complex elements as they are: a chart has a few dozen); only a
+shape not known yet is split into its skeleton and complex elements, each looked up alone, and the shape's verdict
+is their conjunction. Leaves are looked up one by one. Within one call by that text (the ``Build``'s ``seen``
+dict, gone with the call); across calls in ``MEMO``, a process-wide ``VerdictMemo`` keyed by a 16-byte BLAKE2b
+digest of the text, so it holds no record content, only digests and booleans (bounded). Ids are never remembered
+(they do not recur), and a check that failed for a reason other than a validation error (``RecursionError``,
+``MemoryError``, ...) is not remembered at all, nor is a shape whose verdict depended on such a check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from hashlib import blake2b
 from typing import Any
 
@@ -41,7 +47,9 @@ _DATE = "2000-01-01"
 _INSTANT = "2000-01-01T00:00:00Z"
 
 
-@dataclass(frozen=True)
+@dataclass(
+    frozen=True, eq=False
+)  # compared and hashed by identity: a table entry (cheap ``leaf_model`` look-up)
 class Leaf:
     """A primitive at ``path`` (from the resource root), declared on field ``path[-1]`` of ``carrier``; replaced
     by ``stand_in`` when its JSON type is one of ``types``."""
@@ -51,6 +59,10 @@ class Leaf:
     types: tuple[type, ...]
     stand_in: Any
     remember: bool = True  # False: never put in the process-wide memo (values that do not recur, such as ids)
+    tag: str = field(init=False)  # "Class.field": how its verdicts are keyed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", f"{self.carrier[1]}.{self.path[-1]}")
 
 
 @dataclass(frozen=True)
@@ -252,15 +264,21 @@ class VerdictMemo:
 
     def verdict(self, text: str, model: Any, data: dict[str, Any]) -> bool:
         """The remembered verdict for ``text``, or ``model.model_validate(data)``'s, remembered."""
+        return self.remembered(text, partial(_check, model, data))[0]
+
+    def remembered(self, text: str, check: Callable[[], tuple[bool, bool]]) -> tuple[bool, bool]:
+        """(verdict, may be remembered) for ``text``: the remembered one, or ``check()``'s, remembered when it
+        may be (see :func:`_check`)."""
         key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         ok = self._verdicts.get(key)
-        if ok is None:
-            ok, keep = _check(model, data)
-            if keep:
-                if len(self._verdicts) >= self.capacity:
-                    self._verdicts.clear()
-                self._verdicts[key] = ok
-        return ok
+        if ok is not None:
+            return ok, True
+        ok, keep = check()
+        if keep:
+            if len(self._verdicts) >= self.capacity:
+                self._verdicts.clear()
+            self._verdicts[key] = ok
+        return ok, keep
 
     def __len__(self) -> int:
         return len(self._verdicts)
@@ -277,12 +295,13 @@ def _verdict(
 ) -> bool:
     """``memo.verdict``, first looked up by the text itself in ``seen``: one call's verdicts (a chart repeats the
     same code, unit, range and dates), which skips the digest. ``seen`` belongs to one call (its ``Build``) and
-    goes with it; only the digest memo is process-wide."""
-    if seen is None:
-        return memo.verdict(text, model, data)
-    ok = seen.get(text)
+    goes with it; only the digest memo is process-wide. A verdict that may not be remembered is not kept in
+    ``seen`` either."""
+    ok = seen.get(text) if seen is not None else None
     if ok is None:
-        ok = seen[text] = memo.verdict(text, model, data)
+        ok, keep = memo.remembered(text, partial(_check, model, data))
+        if keep and seen is not None:
+            seen[text] = ok
     return ok
 
 
@@ -294,8 +313,34 @@ class SplitValidator:
     memo: VerdictMemo = MEMO
 
     def valid(self, part: dict[str, Any], seen: dict[str, bool] | None = None) -> bool:
-        """The verdict of the split's model on ``part``; ``seen``: one call's verdicts by text (:func:`_verdict`)."""
-        skeleton, taken = _take_leaves(part, self.split.leaves)
+        """The verdict of the split's model on ``part``; ``seen``: one call's verdicts by text (:func:`_verdict`).
+
+        The record without its leaves (its *shape*: a chart has a few dozen) is looked up as a whole first; only
+        a shape not seen before is split into the skeleton and its complex elements (:meth:`_pieces`)."""
+        shape, taken = _take_leaves(part, self.split.leaves)
+        model = self.split.model
+        text = f"{model[1]}|{shape!r}"
+        ok = seen.get(text) if seen is not None else None
+        if ok is None:
+            ok, keep = self.memo.remembered(text, lambda: self._pieces(shape, seen))
+            if keep and seen is not None:
+                seen[text] = ok
+        if not ok:
+            return False
+        for leaf, value in taken:
+            if not leaf.remember:
+                if not _passes(leaf_model(leaf), {"value": value}):
+                    return False
+                continue
+            text = f"{leaf.tag}|{type(value).__name__}|{value!r}"
+            if not _verdict(self.memo, seen, text, leaf_model(leaf), {"value": value}):
+                return False
+        return True
+
+    def _pieces(self, shape: dict[str, Any], seen: dict[str, bool] | None) -> tuple[bool, bool]:
+        """(verdict, may be remembered) of a shape from its skeleton and each complex element, each remembered
+        on its own (a new shape is mostly a new combination of known codes, units and ranges)."""
+        skeleton = dict(shape)
         complexes: list[tuple[Model, dict[str, Any]]] = []
         for element in self.split.complexes:
             value = skeleton.get(element.name)
@@ -305,21 +350,18 @@ class SplitValidator:
             elif element.repeats and type(value) is list and all(type(item) is dict for item in value):
                 complexes.extend((element.model, item) for item in value)
                 skeleton[element.name] = [element.stand_in] * len(value)
-        memo, model = self.memo, self.split.model
-        if not _verdict(memo, seen, f"{model[1]}|{skeleton!r}", carrier(*model), skeleton):
-            return False
-        for model, value in complexes:
-            if not _verdict(memo, seen, f"{model[1]}|{value!r}", carrier(*model), value):
-                return False
-        for leaf, value in taken:
-            if not leaf.remember:
-                if not _passes(leaf_model(leaf), {"value": value}):
-                    return False
-                continue
-            text = f"{leaf.carrier[1]}.{leaf.path[-1]}|{type(value).__name__}|{value!r}"
-            if not _verdict(memo, seen, text, leaf_model(leaf), {"value": value}):
-                return False
-        return True
+        keep = True
+        for model, data in [(self.split.model, skeleton), *complexes]:
+            text = f"{model[1]}|{data!r}"
+            ok = seen.get(text) if seen is not None else None
+            if ok is None:
+                ok, kept = self.memo.remembered(text, partial(_check, carrier(*model), data))
+                keep = keep and kept
+                if kept and seen is not None:
+                    seen[text] = ok
+            if not ok:
+                return False, keep
+        return True, keep
 
 
 def whole_valid(model: Model, part: dict[str, Any], memo: VerdictMemo = MEMO) -> bool:
