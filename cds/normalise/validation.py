@@ -10,8 +10,8 @@ only the id, the dates and the numbers changing. ``SplitValidator(split).valid(p
 * each replaced complex element (with its own leaves already replaced), validated with its own model
   (``CodeableConcept``, ``Quantity``, ``Period``, a backbone element, ...), which is what fhir_core's field
   validator does with a dict;
-* each leaf value, validated alone in a one-field pydantic model whose field has the annotation of the model
-  field it came from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks).
+* each leaf value, validated alone with a pydantic ``TypeAdapter`` of the annotation of the model field it came
+  from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks).
 
 Why the verdict is the same: pydantic validates every field independently; fhir_core's model validators look
 only at which elements are present and non-null (``reject_null_complex_elements`` at lists of complex types,
@@ -40,6 +40,8 @@ from functools import cache, partial
 from hashlib import blake2b
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 Model = tuple[str, str]  # (fhir.resources.R4B module, class)
 _STR = (str,)
 _NUMBER = (int, float)
@@ -49,7 +51,7 @@ _INSTANT = "2000-01-01T00:00:00Z"
 
 @dataclass(
     frozen=True, eq=False
-)  # compared and hashed by identity: a table entry (cheap ``leaf_model`` look-up)
+)  # compared and hashed by identity: a table entry (cheap ``leaf_adapter`` look-up)
 class Leaf:
     """A primitive at ``path`` (from the resource root), declared on field ``path[-1]`` of ``carrier``; replaced
     by ``stand_in`` when its JSON type is one of ``types``."""
@@ -174,31 +176,24 @@ def carrier(module: str, cls: str) -> Any:
 
 
 @cache
-def leaf_model(leaf: Leaf) -> Any:
-    """A one-field pydantic model with the annotation of the leaf's field and ``extra="forbid"`` like the FHIR
-    models; no model validators (they look only at presence, kept in the skeleton)."""
-    from pydantic import ConfigDict, create_model
-
-    annotation = carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation
-    return create_model("Leaf", __config__=ConfigDict(extra="forbid"), value=(annotation, None))
+def leaf_adapter(leaf: Leaf) -> TypeAdapter[Any]:
+    """A pydantic ``TypeAdapter`` of the annotation of the leaf's model field: the field's own validation (the
+    fhir_core type's constraints and validator) without a model around it (the model validators look only at
+    presence, kept in the skeleton)."""
+    return TypeAdapter(carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation)
 
 
-def _check(model: Any, data: dict[str, Any]) -> tuple[bool, bool]:
-    """(verdict, may be remembered): a validation error is a verdict about the content; any other exception
-    (``RecursionError``, ``MemoryError``, ...) still means "invalid" for this record but is not remembered."""
-    from pydantic import ValidationError
-
+def _check(validate: Callable[[Any], object], data: Any) -> tuple[bool, bool]:
+    """(verdict, may be remembered) of ``validate(data)``: a validation error is a verdict about the content; any
+    other exception (``RecursionError``, ``MemoryError``, ...) still means "invalid" for this record but is not
+    remembered."""
     try:
-        model.model_validate(data)
+        validate(data)
     except ValidationError:
         return False, True
     except Exception:  # noqa: BLE001 - the record is skipped, the verdict not kept
         return False, False
     return True, True
-
-
-def _passes(model: Any, data: dict[str, Any]) -> bool:
-    return _check(model, data)[0]
 
 
 def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
@@ -264,7 +259,7 @@ class VerdictMemo:
 
     def verdict(self, text: str, model: Any, data: dict[str, Any]) -> bool:
         """The remembered verdict for ``text``, or ``model.model_validate(data)``'s, remembered."""
-        return self.remembered(text, partial(_check, model, data))[0]
+        return self.remembered(text, partial(_check, model.model_validate, data))[0]
 
     def remembered(self, text: str, check: Callable[[], tuple[bool, bool]]) -> tuple[bool, bool]:
         """(verdict, may be remembered) for ``text``: the remembered one, or ``check()``'s, remembered when it
@@ -291,15 +286,15 @@ MEMO = VerdictMemo()
 
 
 def _verdict(
-    memo: VerdictMemo, seen: dict[str, bool] | None, text: str, model: Any, data: dict[str, Any]
+    memo: VerdictMemo, seen: dict[str, bool] | None, text: str, validate: Callable[[Any], object], data: Any
 ) -> bool:
-    """``memo.verdict``, first looked up by the text itself in ``seen``: one call's verdicts (a chart repeats the
-    same code, unit, range and dates), which skips the digest. ``seen`` belongs to one call (its ``Build``) and
-    goes with it; only the digest memo is process-wide. A verdict that may not be remembered is not kept in
-    ``seen`` either."""
+    """The verdict of ``validate(data)`` remembered in ``memo`` under ``text``, first looked up by the text itself
+    in ``seen``: one call's verdicts (a chart repeats the same code, unit, range and dates), which skips the
+    digest. ``seen`` belongs to one call (its ``Build``) and goes with it; only the digest memo is process-wide. A
+    verdict that may not be remembered is not kept in ``seen`` either."""
     ok = seen.get(text) if seen is not None else None
     if ok is None:
-        ok, keep = memo.remembered(text, partial(_check, model, data))
+        ok, keep = memo.remembered(text, partial(_check, validate, data))
         if keep and seen is not None:
             seen[text] = ok
     return ok
@@ -328,12 +323,13 @@ class SplitValidator:
         if not ok:
             return False
         for leaf, value in taken:
+            validate = leaf_adapter(leaf).validate_python
             if not leaf.remember:
-                if not _passes(leaf_model(leaf), {"value": value}):
+                if not _check(validate, value)[0]:
                     return False
                 continue
             text = f"{leaf.tag}|{type(value).__name__}|{value!r}"
-            if not _verdict(self.memo, seen, text, leaf_model(leaf), {"value": value}):
+            if not _verdict(self.memo, seen, text, validate, value):
                 return False
         return True
 
@@ -355,7 +351,7 @@ class SplitValidator:
             text = f"{model[1]}|{data!r}"
             ok = seen.get(text) if seen is not None else None
             if ok is None:
-                ok, kept = self.memo.remembered(text, partial(_check, carrier(*model), data))
+                ok, kept = self.memo.remembered(text, partial(_check, carrier(*model).model_validate, data))
                 keep = keep and kept
                 if kept and seen is not None:
                     seen[text] = ok
