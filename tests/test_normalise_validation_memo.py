@@ -5,6 +5,7 @@ docs/performance-changes.md)."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -26,6 +27,7 @@ from cds.normalise.validation import (
     leaf_adapter,
     whole_valid,
 )
+from cds.normalise.validation import key as key_of
 
 BASE: dict[str, Any] = {
     "resourceType": "Observation",
@@ -311,7 +313,7 @@ def test_split_types_same_verdict_as_full_validation(
 def test_one_calls_verdicts_by_text_give_the_same_verdicts(order: int) -> None:
     """A call's ``seen`` dict (verdicts by text, in front of the digest memo), shared by every record of the
     call, gives full validation's verdict for every mutated record, whatever the order."""
-    seen: dict[str, bool] = {}
+    seen: dict[bytes, bool] = {}
     validators = {t: _fresh(t) for t in SPLITS}
     cases = [case.values for case in CASES][::order]
     for resource_type, path, value in cases:
@@ -528,10 +530,9 @@ def test_memo_tells_int_from_float_and_str_from_number() -> None:
         def model_validate(data: dict[str, Any]) -> None:
             calls.append(data)
 
-    assert memo.verdict("a|int|1", Model, {"value": 1})
-    assert memo.verdict("a|float|1.0", Model, {"value": 1.0})
-    assert memo.verdict("a|int|1", Model, {"value": 1})
-    assert len(calls) == 2
+    for value in (1, 1.0, True, "1", 1, -0.0, 0.0, 0, False, None, [1], [1.0], {"a": 1}, {"a": True}):
+        assert memo.verdict(key_of("a", value), Model, {"value": value})
+    assert len(calls) == 13  # only the second 1 was remembered
 
 
 def test_process_memo_is_the_default() -> None:
@@ -581,10 +582,10 @@ def test_a_failure_that_is_not_a_validation_error_is_not_remembered() -> None:
             if len(calls) == 1:
                 raise RecursionError("deep")
 
-    assert memo.verdict("x|1", Flaky, {"value": 1}) is False
+    assert memo.verdict(key_of("x", 1), Flaky, {"value": 1}) is False
     assert len(memo) == 0
-    assert memo.verdict("x|1", Flaky, {"value": 1}) is True
-    assert memo.verdict("x|1", Flaky, {"value": 1}) is True
+    assert memo.verdict(key_of("x", 1), Flaky, {"value": 1}) is True
+    assert memo.verdict(key_of("x", 1), Flaky, {"value": 1}) is True
     assert len(calls) == 2
 
 
@@ -639,10 +640,72 @@ def test_a_shape_whose_piece_failed_for_another_reason_is_not_remembered(
     memo = VerdictMemo()
     validator = SplitValidator(SPLITS["Observation"], memo=memo)
     part = _read_part(copy.deepcopy(BASE), "Observation")
-    seen: dict[str, bool] = {}
+    seen: dict[bytes, bool] = {}
     monkeypatch.setattr(validation, "_check", flaky)
     assert validator.valid(part, seen) is False
     assert False not in seen.values() and False not in memo._verdicts.values()
     monkeypatch.setattr(validation, "_check", real)
     assert validator.valid(part, seen) is True  # checked again, not answered from a remembered failure
     assert validator.valid(part) is True
+
+
+# --- the key: marshal format 2 bytes -----------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=800, derandomize=True, deadline=None)
+@given(JSON, JSON)
+def test_equal_keys_mean_equal_content_with_types(a: Any, b: Any) -> None:
+    """The same content always gives the same key (also a copy built apart), and equal keys mean the same
+    content, types included (``repr`` shows them: ``1`` / ``1.0`` / ``True``, ``0.0`` / ``-0.0``)."""
+    assert key_of("X", a) == key_of("X", copy.deepcopy(a)) == key_of(
+        "X", json.loads(json.dumps(a))
+    ) or _has_nan(a)
+    if key_of("X", a) == key_of("X", b):
+        assert repr(a) == repr(b)
+    assert key_of("X", a) != key_of("Y", a)
+
+
+def _has_nan(value: Any) -> bool:
+    return value != value or "nan" in repr(value)  # json.dumps writes NaN; equal anyway, but not ==
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (1, 1.0),
+        (1, True),
+        (0, False),
+        (0.0, -0.0),
+        ("1", 1),
+        (None, "None"),
+        ([1], (1,)),
+        ({"a": 1}, {"a": 1.0}),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}),  # the order of elements differs: a miss, never a wrong verdict
+        ("a|b", "a"),
+        ("\ud800", "\ufffd"),
+    ],
+)
+def test_keys_tell_apart_what_validates_differently(a: Any, b: Any) -> None:
+    assert key_of("X", a) != key_of("X", b)
+
+
+def test_not_json_data_is_validated_without_the_memo() -> None:
+    class Odd(dict):  # marshal writes exact dicts only
+        pass
+
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    good = _read_part(copy.deepcopy(BASE), "Observation")
+    for code, expected in ((good["code"], True), ({**good["code"], "text": ""}, False)):
+        odd = {**good, "code": Odd(code)}
+        assert validator.valid(odd) is _full(odd) is expected
+    assert len(memo) == 0
+    assert whole_valid(("patient", "Patient"), Odd(PATIENTS[0]), memo) is True
+    assert whole_valid(("patient", "Patient"), Odd(PATIENTS[1]), memo) is False
+    assert len(memo) == 0

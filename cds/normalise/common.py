@@ -95,7 +95,7 @@ class Build:
     lab_concepts: dict[tuple[Any, Any], tuple[str, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    verdicts: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)  # validation pieces
+    verdicts: dict[bytes, bool] = field(default_factory=dict, repr=False, compare=False)  # validation pieces
     range_bounds: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
