@@ -37,7 +37,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from hashlib import blake2b
 from typing import Any
 
@@ -197,6 +197,10 @@ def _check(validate: Callable[[Any], object], data: Any) -> tuple[bool, bool]:
     return True, True
 
 
+def _check_leaf(leaf: Leaf, value: Any) -> tuple[bool, bool]:
+    return _check(leaf_adapter(leaf).validate_python, value)
+
+
 def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
     """``part`` with the leaf replaced by its stand-in (copied along the path only), and the value taken; or
     ``part`` unchanged and ``None`` when the leaf is absent or of another JSON type."""
@@ -260,16 +264,18 @@ class VerdictMemo:
 
     def verdict(self, key: bytes, model: Any, data: dict[str, Any]) -> bool:
         """The remembered verdict for ``key``, or ``model.model_validate(data)``'s, remembered."""
-        return self.remembered(key, partial(_check, model.model_validate, data))[0]
+        return self.remembered(key, _check, model.model_validate, data)[0]
 
-    def remembered(self, key: bytes, check: Callable[[], tuple[bool, bool]]) -> tuple[bool, bool]:
-        """(verdict, may be remembered) for ``key``: the remembered one, or ``check()``'s, remembered when it
-        may be (see :func:`_check`)."""
+    def remembered(
+        self, key: bytes, check: Callable[..., tuple[bool, bool]], *args: Any
+    ) -> tuple[bool, bool]:
+        """(verdict, may be remembered) for ``key``: the remembered one, or ``check(*args)``'s, remembered when
+        it may be (see :func:`_check`)."""
         digest = blake2b(key, digest_size=16).digest()
         ok = self._verdicts.get(digest)
         if ok is not None:
             return ok, True
-        ok, keep = check()
+        ok, keep = check(*args)
         if keep:
             if len(self._verdicts) >= self.capacity:
                 self._verdicts.clear()
@@ -299,16 +305,20 @@ def key(name: str, data: Any) -> bytes:
 
 
 def _verdict(
-    memo: VerdictMemo, seen: dict[bytes, bool] | None, key: bytes, check: Callable[[], tuple[bool, bool]]
+    memo: VerdictMemo,
+    seen: dict[bytes, bool] | None,
+    key: bytes,
+    check: Callable[..., tuple[bool, bool]],
+    *args: Any,
 ) -> tuple[bool, bool]:
     """(verdict, may be remembered) for ``key``: looked up first in ``seen``, one call's verdicts (a chart
     repeats the same codes, units, ranges, dates and record shapes), which skips the digest; then in ``memo``;
-    else ``check()``'s. ``seen`` belongs to one call (its ``Build``) and goes with it; only the digest memo is
+    else ``check(*args)``'s. ``seen`` belongs to one call (its ``Build``) and goes with it; only the digest memo is
     process-wide. A verdict that may not be remembered is not kept in ``seen`` either."""
     ok = seen.get(key) if seen is not None else None
     if ok is not None:
         return ok, True
-    ok, keep = memo.remembered(key, check)
+    ok, keep = memo.remembered(key, check, *args)
     if keep and seen is not None:
         seen[key] = ok
     return ok, keep
@@ -331,14 +341,13 @@ class SplitValidator:
             shape_key = key(self.split.model[1], shape)
         except ValueError:  # not JSON data: validated whole, not remembered
             return _check(carrier(*self.split.model).model_validate, part)[0]
-        if not _verdict(self.memo, seen, shape_key, lambda: self._pieces(shape, seen))[0]:
+        if not _verdict(self.memo, seen, shape_key, self._pieces, shape, seen)[0]:
             return False
         for leaf, value in taken:
-            validate = leaf_adapter(leaf).validate_python
             if not leaf.remember:
-                if not _check(validate, value)[0]:
+                if not _check_leaf(leaf, value)[0]:
                     return False
-            elif not _verdict(self.memo, seen, key(leaf.tag, value), partial(_check, validate, value))[0]:
+            elif not _verdict(self.memo, seen, key(leaf.tag, value), _check_leaf, leaf, value)[0]:
                 return False
         return True
 
@@ -357,8 +366,9 @@ class SplitValidator:
                 skeleton[element.name] = [element.stand_in] * len(value)
         keep = True
         for model, data in [(self.split.model, skeleton), *complexes]:
-            check = partial(_check, carrier(*model).model_validate, data)
-            ok, kept = _verdict(self.memo, seen, key(model[1], data), check)
+            ok, kept = _verdict(
+                self.memo, seen, key(model[1], data), _check, carrier(*model).model_validate, data
+            )
             keep = keep and kept
             if not ok:
                 return False, keep
