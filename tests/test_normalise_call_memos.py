@@ -142,3 +142,46 @@ def test_drug_records_read_the_same_with_and_without_the_drug_memo() -> None:
     assert with_memo == read(None)
     assert 0 < len(memo) < len(with_memo)  # hits: the same drug names repeat
     assert any("'oral'" in r for r in with_memo) and any("'intravenous'" in r for r in with_memo)
+
+
+def test_drug_concepts_are_remembered_by_content_with_types() -> None:
+    """The drug memo is keyed by the concept's content: codes of another JSON type, unhashable codes and
+    concepts that are not JSON data read exactly as without the memo."""
+    from cds.normalise.drugs import exposure_of
+
+    class Odd(dict):  # not JSON data: read, not remembered
+        pass
+
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    concepts: list[Any] = [
+        {"coding": [{"system": rxnorm, "code": "40048"}], "text": "carboplatin"},
+        {"coding": [{"system": rxnorm, "code": 40048}], "text": "carboplatin"},
+        {"coding": [{"system": rxnorm, "code": ["40048"]}], "text": "carboplatin"},
+        {"coding": [{"system": rxnorm, "code": "40048"}]},
+        {"text": "carboplatin"},
+        {"text": ""},
+        {},
+        Odd({"text": "carboplatin"}),
+    ]
+    build = Build(evaluation_date=TODAY, mappings=MAPPINGS, config=Config())
+
+    def read(memo: dict[Any, Any] | None) -> list[str]:
+        out = []
+        for concept in concepts + concepts:
+            res = {
+                "resourceType": "MedicationAdministration",
+                "id": "m1",
+                "status": "completed",
+                "subject": {"reference": "Patient/p1"},
+                "medicationCodeableConcept": concept,
+                "effectiveDateTime": "2026-11-01",
+            }
+            out.append(repr(exposure_of(res, "MedicationAdministration", {}, build, memo=memo)))
+        return out
+
+    memo: dict[Any, Any] = {}
+    assert read(memo) == read(None)
+    assert len(memo) == len(concepts) - 1  # each JSON concept once; the odd one never
+    first = read(None)
+    assert "carboplatin" in first[0] and "myelosuppressive-chemotherapy" in first[0]
+    assert first[1] == "None"  # the numeric code is its own memo entry (and fails R4B validation)
