@@ -709,3 +709,15 @@ def test_not_json_data_is_validated_without_the_memo() -> None:
     assert whole_valid(("patient", "Patient"), Odd(PATIENTS[0]), memo) is True
     assert whole_valid(("patient", "Patient"), Odd(PATIENTS[1]), memo) is False
     assert len(memo) == 0
+
+
+def test_keys_do_not_depend_on_interning_or_shared_objects() -> None:
+    """Why format 2: later formats mark interned strings and objects referenced twice, so equal content could
+    give different bytes (a miss each time: a chart's keys come from ``json.loads``, which shares dict keys)."""
+    import sys
+
+    interned, built = sys.intern("resourceType"), "".join(["resource", "Type"])
+    assert interned is not built
+    assert key_of("X", {interned: "Observation"}) == key_of("X", {built: "Observation"})
+    shared = {"value": 1.5, "unit": "mg"}
+    assert key_of("X", [shared, shared]) == key_of("X", [dict(shared), dict(shared)])
