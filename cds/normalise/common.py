@@ -100,9 +100,8 @@ class Build:
     )
     verdicts: dict[bytes, bool] = field(default_factory=dict, repr=False, compare=False)  # validation pieces
     range_bounds: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False, compare=False)
-    matches: dict[tuple[str, bytes], Any] = field(
-        default_factory=dict, repr=False, compare=False
-    )  # remembered()
+    # results of pure functions of record content by (function name, content): see :meth:`remembered`
+    matches: dict[tuple[str, bytes], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tz(self) -> str:

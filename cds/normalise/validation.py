@@ -50,12 +50,11 @@ _DATE = "2000-01-01"
 _INSTANT = "2000-01-01T00:00:00Z"
 
 
-@dataclass(
-    frozen=True, eq=False
-)  # compared and hashed by identity: a table entry (cheap ``leaf_adapter`` look-up)
+@dataclass(frozen=True, eq=False)
 class Leaf:
     """A primitive at ``path`` (from the resource root), declared on field ``path[-1]`` of ``carrier``; replaced
-    by ``stand_in`` when its JSON type is one of ``types``."""
+    by ``stand_in`` when its JSON type is one of ``types``. A table entry, compared and hashed by identity (so
+    the ``leaf_adapter`` cache look-up is cheap)."""
 
     path: tuple[str, ...]
     carrier: Model
