@@ -242,6 +242,35 @@ def test_group_matches_are_remembered_by_content_and_read_the_same() -> None:
     assert build.counters == plain.counters
 
 
+def test_vaccine_matches_are_remembered_and_read_the_same() -> None:
+    from cds.normalise.immunizations import normalise_immunizations
+
+    cvx = "http://hl7.org/fhir/sid/cvx"
+    codes: list[Any] = [
+        {"coding": [{"system": cvx, "code": "03"}], "text": "MMR"},
+        {"coding": [{"system": cvx, "code": 3}]},
+        {"text": "measles mumps rubella vaccine"},
+        {"text": "influenza vaccine"},
+        {},
+    ]
+    records = [
+        {
+            "resourceType": "Immunization",
+            "id": f"i{n}",
+            "status": "completed",
+            "patient": {"reference": "Patient/p1"},
+            "vaccineCode": code,
+            "occurrenceDateTime": "2024-01-02",
+        }
+        for n, code in enumerate(codes + codes)
+    ]
+    build = Build(evaluation_date=TODAY, mappings=MAPPINGS, config=Config())
+    plain = _NoMemoBuild(evaluation_date=TODAY, mappings=MAPPINGS, config=Config())
+    got = repr(normalise_immunizations(records, build))
+    assert got == repr(normalise_immunizations(records, plain))
+    assert "ImmunizationFact" in got and len(build.matches) == len(codes)
+
+
 def test_remembered_tells_types_apart_and_computes_what_is_not_json() -> None:
     build = Build(evaluation_date=TODAY, mappings=MAPPINGS, config=Config())
     calls: list[Any] = []
