@@ -5,12 +5,14 @@ docs/performance-changes.md)."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from cds.normalise.common import _model, _read_part
 from cds.normalise.validation import (
@@ -22,9 +24,10 @@ from cds.normalise.validation import (
     _take_leaf,
     _take_leaves,
     carrier,
-    leaf_model,
+    leaf_adapter,
     whole_valid,
 )
+from cds.normalise.validation import key as key_of
 
 BASE: dict[str, Any] = {
     "resourceType": "Observation",
@@ -310,7 +313,7 @@ def test_split_types_same_verdict_as_full_validation(
 def test_one_calls_verdicts_by_text_give_the_same_verdicts(order: int) -> None:
     """A call's ``seen`` dict (verdicts by text, in front of the digest memo), shared by every record of the
     call, gives full validation's verdict for every mutated record, whatever the order."""
-    seen: dict[str, bool] = {}
+    seen: dict[bytes, bool] = {}
     validators = {t: _fresh(t) for t in SPLITS}
     cases = [case.values for case in CASES][::order]
     for resource_type, path, value in cases:
@@ -352,10 +355,89 @@ def test_leaves_have_their_fields_annotation_and_valid_stand_ins(resource_type: 
     split = SPLITS[resource_type]
     assert carrier(*split.model) is _model(resource_type)
     for leaf in split.leaves:
-        annotation = carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation
-        assert leaf_model(leaf).model_fields["value"].annotation == annotation
-        assert set(leaf_model(leaf).model_fields) == {"value"}
-        assert leaf_model(leaf).model_validate({"value": leaf.stand_in})
+        field = carrier(*leaf.carrier).model_fields[leaf.path[-1]]
+        assert not field.metadata  # every constraint is in the annotation, which the adapter validates
+        assert leaf_adapter(leaf).core_schema["type"] == "nullable"
+        assert leaf_adapter(leaf).validate_python(leaf.stand_in) is not None
+
+
+def _record_with_leaf(resource_type: str, leaf: Any, value: Any) -> dict[str, Any]:
+    """A valid base record of the type with the leaf set to ``value`` (alternatives of a choice element removed)."""
+    record = copy.deepcopy(BASE if resource_type == "Observation" else BASES[resource_type])
+    choice = re.match(r"[a-z]+", leaf.path[0]).group()
+    for other in [
+        k for k in record if k != leaf.path[0] and k.startswith(choice) and k[len(choice) :][:1].isupper()
+    ]:
+        del record[other]
+    holder = record
+    for key in leaf.path[:-1]:
+        holder = holder.setdefault(key, {})
+    holder[leaf.path[-1]] = value
+    return _read_part(record, resource_type)
+
+
+LEAF_EDGES: list[Any] = [
+    *IDS,
+    "x" * 255,
+    "x" * 256,
+    "a\n",
+    "a\nb",
+    "\n",
+    "a\x00",
+    "\u0663",  # an Arabic-Indic digit
+    "\ud800",  # a lone surrogate
+    "ß",
+    "A-Z.0-9",
+    *DATES,
+    *INSTANTS,
+    *NUMBERS,
+    "2024-05-01T10:00:00.123456789Z",
+    "2024-05-01T23:59:60Z",
+    "2024-05-01T10:00Z",
+    "2024-05-01T10:00:00+14:00",
+    "2024-05-01T10:00:00-00:00",
+    "0001-01-01",
+    "9999-12-31T23:59:59Z",
+    "2024-05-01T10:00:00 Z",
+    "2024-05-01\n",
+    float("inf"),
+    float("nan"),
+    -(2**63),
+    2**64,
+]
+LEAVES = [(rt, leaf) for rt, split in SPLITS.items() for leaf in split.leaves]
+_DATE_RE = r"[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
+_INSTANT_RE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,4})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+LEAF_VALUES: dict[type, st.SearchStrategy[Any]] = {
+    str: st.one_of(
+        st.sampled_from([v for v in LEAF_EDGES if type(v) is str]),
+        st.text(max_size=70),
+        st.text(alphabet="abcXYZ019-._ \n", min_size=0, max_size=260),
+        st.from_regex(rf"\A{_DATE_RE}\Z"),
+        st.from_regex(rf"\A{_INSTANT_RE}\Z"),
+    ),
+    int: st.one_of(
+        st.sampled_from([v for v in LEAF_EDGES if type(v) in (int, float)]), st.integers(), st.floats()
+    ),
+}
+
+
+@settings(max_examples=1500, derandomize=True, deadline=None)
+@given(st.sampled_from(LEAVES), st.data())
+def test_a_leaf_adapter_gives_its_fields_verdict(case: tuple[str, Any], data: st.DataObject) -> None:
+    """``TypeAdapter(annotation)`` of a leaf accepts exactly what its model field accepts in a whole record, for
+    values of the JSON types the leaf is taken out with (a value of another type stays in the skeleton)."""
+    resource_type, leaf = case
+    value = data.draw(LEAF_VALUES[leaf.types[0]])
+    assert type(value) in leaf.types
+    try:
+        leaf_adapter(leaf).validate_python(value)
+        alone = True
+    except ValidationError:
+        alone = False
+    assert alone is _full(_record_with_leaf(resource_type, leaf, value), resource_type)
 
 
 @pytest.mark.parametrize("resource_type", sorted(SPLITS))
@@ -448,10 +530,9 @@ def test_memo_tells_int_from_float_and_str_from_number() -> None:
         def model_validate(data: dict[str, Any]) -> None:
             calls.append(data)
 
-    assert memo.verdict("a|int|1", Model, {"value": 1})
-    assert memo.verdict("a|float|1.0", Model, {"value": 1.0})
-    assert memo.verdict("a|int|1", Model, {"value": 1})
-    assert len(calls) == 2
+    for value in (1, 1.0, True, "1", 1, -0.0, 0.0, 0, False, None, [1], [1.0], {"a": 1}, {"a": True}):
+        assert memo.verdict(key_of("a", value), Model, {"value": value})
+    assert len(calls) == 13  # only the second 1 was remembered
 
 
 def test_process_memo_is_the_default() -> None:
@@ -501,8 +582,142 @@ def test_a_failure_that_is_not_a_validation_error_is_not_remembered() -> None:
             if len(calls) == 1:
                 raise RecursionError("deep")
 
-    assert memo.verdict("x|1", Flaky, {"value": 1}) is False
+    assert memo.verdict(key_of("x", 1), Flaky, {"value": 1}) is False
     assert len(memo) == 0
-    assert memo.verdict("x|1", Flaky, {"value": 1}) is True
-    assert memo.verdict("x|1", Flaky, {"value": 1}) is True
+    assert memo.verdict(key_of("x", 1), Flaky, {"value": 1}) is True
+    assert memo.verdict(key_of("x", 1), Flaky, {"value": 1}) is True
     assert len(calls) == 2
+
+
+# --- shapes: a record without its leaves, looked up whole before its pieces ------------------------------------
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_remembered_shapes_give_the_same_verdicts_in_any_order(order: int) -> None:
+    """One memo per type, no per-call ``seen``: every mutated record's shape, once remembered, answers for the
+    records that share it (different ids, dates and numbers), and each verdict is full validation's."""
+    validators = {t: _fresh(t) for t in SPLITS}
+    cases = [case.values for case in CASES][::order]
+    for resource_type, path, value in cases:
+        part = _read_part(_mutated(resource_type, path, value), resource_type)
+        for other in (part, {**part, "id": "other-id"}, {**part, "id": "bad id"}):
+            assert validators[resource_type].valid(other) is _full(other, resource_type), (path, value)
+
+
+def test_a_known_shape_skips_its_pieces_and_a_new_leaf_is_still_checked() -> None:
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    part = _read_part(copy.deepcopy(BASE), "Observation")
+    assert validator.valid(part)
+    size = len(memo)  # shape, skeleton, code, quantity, range, two dates and the number
+    assert size == 8
+    later = {
+        **part,
+        "effectiveDateTime": "2025-01-02",
+        "valueQuantity": {**part["valueQuantity"], "value": 2},
+    }
+    assert validator.valid(later)
+    assert len(memo) == size + 2  # the shape was known: only the new date and number were added
+    for date in ("2025-02-30", "2025-1-2"):
+        assert validator.valid({**later, "effectiveDateTime": date}) is _full(
+            {**later, "effectiveDateTime": date}
+        )
+        assert not validator.valid({**later, "effectiveDateTime": date})
+
+
+def test_a_shape_whose_piece_failed_for_another_reason_is_not_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cds.normalise.validation as validation
+
+    real = validation._check
+
+    def flaky(validate: Any, data: Any) -> tuple[bool, bool]:
+        if getattr(validate, "__self__", None) is carrier("codeableconcept", "CodeableConcept"):
+            return False, False  # as for a RecursionError
+        return real(validate, data)
+
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    part = _read_part(copy.deepcopy(BASE), "Observation")
+    seen: dict[bytes, bool] = {}
+    monkeypatch.setattr(validation, "_check", flaky)
+    assert validator.valid(part, seen) is False
+    assert False not in seen.values() and False not in memo._verdicts.values()
+    monkeypatch.setattr(validation, "_check", real)
+    assert validator.valid(part, seen) is True  # checked again, not answered from a remembered failure
+    assert validator.valid(part) is True
+
+
+# --- the key: marshal format 2 bytes -----------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=800, derandomize=True, deadline=None)
+@given(JSON, JSON)
+def test_equal_keys_mean_equal_content_with_types(a: Any, b: Any) -> None:
+    """The same content always gives the same key (also a copy built apart), and equal keys mean the same
+    content, types included (``repr`` shows them: ``1`` / ``1.0`` / ``True``, ``0.0`` / ``-0.0``)."""
+    assert key_of("X", a) == key_of("X", copy.deepcopy(a)) == key_of(
+        "X", json.loads(json.dumps(a))
+    ) or _has_nan(a)
+    if key_of("X", a) == key_of("X", b):
+        assert repr(a) == repr(b)
+    assert key_of("X", a) != key_of("Y", a)
+
+
+def _has_nan(value: Any) -> bool:
+    return value != value or "nan" in repr(value)  # json.dumps writes NaN; equal anyway, but not ==
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (1, 1.0),
+        (1, True),
+        (0, False),
+        (0.0, -0.0),
+        ("1", 1),
+        (None, "None"),
+        ([1], (1,)),
+        ({"a": 1}, {"a": 1.0}),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}),  # the order of elements differs: a miss, never a wrong verdict
+        ("a|b", "a"),
+        ("\ud800", "\ufffd"),
+    ],
+)
+def test_keys_tell_apart_what_validates_differently(a: Any, b: Any) -> None:
+    assert key_of("X", a) != key_of("X", b)
+
+
+def test_not_json_data_is_validated_without_the_memo() -> None:
+    class Odd(dict):  # marshal writes exact dicts only
+        pass
+
+    memo = VerdictMemo()
+    validator = SplitValidator(SPLITS["Observation"], memo=memo)
+    good = _read_part(copy.deepcopy(BASE), "Observation")
+    for code, expected in ((good["code"], True), ({**good["code"], "text": ""}, False)):
+        odd = {**good, "code": Odd(code)}
+        assert validator.valid(odd) is _full(odd) is expected
+    assert len(memo) == 0
+    assert whole_valid(("patient", "Patient"), Odd(PATIENTS[0]), memo) is True
+    assert whole_valid(("patient", "Patient"), Odd(PATIENTS[1]), memo) is False
+    assert len(memo) == 0
+
+
+def test_keys_do_not_depend_on_interning_or_shared_objects() -> None:
+    """Why format 2: later formats mark interned strings and objects referenced twice, so equal content could
+    give different bytes (a miss each time: a chart's keys come from ``json.loads``, which shares dict keys)."""
+    import sys
+
+    interned, built = sys.intern("resourceType"), "".join(["resource", "Type"])
+    assert interned is not built
+    assert key_of("X", {interned: "Observation"}) == key_of("X", {built: "Observation"})
+    shared = {"value": 1.5, "unit": "mg"}
+    assert key_of("X", [shared, shared]) == key_of("X", [dict(shared), dict(shared)])

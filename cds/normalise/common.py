@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import marshal
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from cds.config import Config
 from cds.facts import FuzzyDate
@@ -16,6 +18,7 @@ from cds.normalise.dates import DateMemo
 from cds.normalise.validation import VALIDATORS, carrier, whole_valid
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # fhir.resources R4B model per resource type (module, class).
 _MODELS = {
@@ -95,12 +98,29 @@ class Build:
     lab_concepts: dict[tuple[Any, Any], tuple[str, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    verdicts: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)  # validation pieces
+    verdicts: dict[bytes, bool] = field(default_factory=dict, repr=False, compare=False)  # validation pieces
     range_bounds: dict[tuple[Any, ...], float | None] = field(default_factory=dict, repr=False, compare=False)
+    # results of pure functions of record content by (function name, content): see :meth:`remembered`
+    matches: dict[tuple[str, bytes], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tz(self) -> str:
         return self.config.timezone
+
+    def remembered(self, name: str, value: Any, compute: Callable[[Any], T]) -> T:
+        """``compute(value)`` (a pure function named ``name``, such as matching a code to groups), remembered for
+        this call by the value's content: its ``marshal`` format-2 bytes, as the validation keys
+        (:func:`cds.normalise.validation.key`: equal bytes, equal content and types). A value that is not JSON
+        data is computed, not remembered."""
+        try:
+            key = (name, marshal.dumps(value, 2))
+        except ValueError:
+            return compute(value)
+        try:
+            return cast(T, self.matches[key])
+        except KeyError:
+            found = self.matches[key] = compute(value)
+            return found
 
     def count(self, note: str, n: int = 1) -> None:
         self.counters[note] += n

@@ -89,7 +89,9 @@ def normalise_conditions(resources: list[Any], build: Build) -> tuple[ConditionF
         verification = status_code(res.get("verificationStatus"))
         if verification in NEVER:
             continue
-        groups = m.conditions.match(codings(res.get("code")), texts(res.get("code")))
+        groups = build.remembered(
+            "condition-groups", res.get("code"), lambda cc: m.conditions.match(codings(cc), texts(cc))
+        )
         if not groups or not build.valid(res, "Condition"):
             continue
         clinical = status_code(res.get("clinicalStatus"))
@@ -104,7 +106,7 @@ def normalise_conditions(resources: list[Any], build: Build) -> tuple[ConditionF
             res.get("code"), build
         ):
             clinical = "inactive"
-        sites = set(body_sites(res.get("bodySite"), build))
+        sites = set(build.remembered("body-sites", res.get("bodySite"), lambda s: body_sites(s, build)))
         for group in groups:
             sites |= m.condition_body_sites.get(group, frozenset())
         out.append(

@@ -106,7 +106,7 @@ def effective(
     A single point gives start == end. Unparseable values give (None, None). ``parse`` may be a memoised
     :func:`parse_fuzzy` (:class:`DateMemo`).
     """
-    points, period_key = _choice_keys(prefix)
+    points, period_key = _CHOICE_KEYS.get(prefix) or _choice_keys(prefix)
     for key in points:
         value = resource.get(key)
         if value is not None:

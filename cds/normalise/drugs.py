@@ -30,7 +30,9 @@ incomplete, as before; an older record of a class that has newer records is used
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from cds.facts import DrugExposure, FuzzyDate
@@ -136,18 +138,20 @@ def _route(dosages: list[dict[str, Any]], name_route: str | None, drugs: DrugMat
 
 def _drop_by_rules(
     ingredients: frozenset[str],
-    strings: list[str],
+    strings: Sequence[str],
     dose_q: dict[str, Any],
     dose_mg: float | None,
     drugs: DrugMatcher,
 ) -> set[str]:
     """Ingredients to ignore: heparin flushes/locks, alteplase catheter clearance (drug_rules in drugs.yaml)."""
-    lowered = " ".join(s.lower() for s in strings)
+    lowered: str | None = None  # the texts, lower-cased once a rule's ingredient is present
     drop: set[str] = set()
     for rule in drugs.rules.values():
         ing = rule.get("ingredient")
         if ing not in ingredients:
             continue
+        if lowered is None:
+            lowered = " ".join(s.lower() for s in strings)
         if any(word in lowered for word in rule.get("drop_when_text", ())):
             drop.add(ing)
         limit = rule.get("drop_when_dose_units_below")
@@ -167,29 +171,38 @@ def _drop_by_rules(
 
 # (ingredients, classes, looks anticancer, "system|code" strings, route named in the texts)
 Identified = tuple[frozenset[str], frozenset[str], bool, tuple[str, ...], str | None]
+# the texts of a drug's concept, and what its codings and texts identify (None when it has neither)
+Named = tuple[tuple[str, ...], Identified | None]
 
 
-def _identify(
-    pairs: list[tuple[Any, Any]], strings: list[str], drugs: DrugMatcher, memo: dict[Any, Identified] | None
-) -> Identified:
-    """``drugs.match``, ``drugs.looks_anticancer``, the code strings (:func:`code_strings`) and the route named in
-    the texts of one drug name, remembered per call in ``memo`` (a chart names the same few drugs hundreds of
-    times; all are pure functions of the codings and texts)."""
-    key: Any = None
+def _identify(concept: dict[str, Any], drugs: DrugMatcher, memo: dict[bytes, Named] | None) -> Named:
+    """The texts of a drug's concept and, when it has codings or texts, ``drugs.match``,
+    ``drugs.looks_anticancer``, the code strings (:func:`code_strings`) and the route named in the texts.
+
+    Remembered per call in ``memo`` by the concept's content (``marshal`` format 2, as the validation keys:
+    :func:`cds.normalise.validation.key`): a chart names the same few drugs hundreds of times, and all of it is a
+    pure function of the concept."""
+    key: bytes | None = None
     if memo is not None:
-        key = (tuple(pairs), tuple(strings))
         try:
-            return memo[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable code (malformed record): no memo
+            key = marshal.dumps(concept, 2)
+        except ValueError:  # not JSON data: no memo
             key = None
-    ingredients, classes = drugs.match(pairs, strings)
-    codes = pair_strings(pairs)
-    found = (ingredients, classes, drugs.looks_anticancer(pairs, strings), codes, drugs.route([], strings))
+        else:
+            found = memo.get(key)
+            if found is not None:
+                return found
+    pairs = codings(concept)
+    strings = tuple(texts(concept))
+    identified: Identified | None = None
+    if pairs or strings:
+        ingredients, classes = drugs.match(pairs, strings)
+        looks = drugs.looks_anticancer(pairs, strings)
+        identified = (ingredients, classes, looks, pair_strings(pairs), drugs.route([], strings))
+    named = (strings, identified)
     if key is not None and memo is not None:
-        memo[key] = found
-    return found
+        memo[key] = named
+    return named
 
 
 def exposure_of(
@@ -199,7 +212,7 @@ def exposure_of(
     build: Build,
     medication_unavailable: bool = False,
     validate: bool = True,
-    memo: dict[Any, Identified] | None = None,
+    memo: dict[bytes, Named] | None = None,
 ) -> DrugExposure | None:
     """One medication record -> DrugExposure, or None when it maps to no class and does not look anticancer.
 
@@ -209,10 +222,8 @@ def exposure_of(
     unidentified drug flagged ``looks_anticancer_unclassified`` (it might be chemotherapy: unknown, not ignored).
     """
     drugs = build.mappings.drugs
-    concept = medication_concept(res, medications)
-    pairs = codings(concept)
-    strings = texts(concept)
-    if not pairs and not strings:
+    strings, identified = _identify(medication_concept(res, medications), drugs, memo)
+    if identified is None:
         build.count(f"{source}: drug could not be identified")
         if not medication_unavailable or (validate and not build.valid(res, source)):
             return None
@@ -228,7 +239,7 @@ def exposure_of(
             ongoing=ongoing,
             looks_anticancer_unclassified=True,
         )
-    ingredients, classes, looks_raw, codes, name_route = _identify(pairs, strings, drugs, memo)
+    ingredients, classes, looks_raw, codes, name_route = identified
     dosages = _dosages(res, source)
     dose_q = _dose_quantity(dosages[0], source) if dosages else {}
     dose_mg = to_mg(dose_q)
@@ -310,7 +321,7 @@ def normalise_drugs(
         if isinstance(m, dict) and isinstance(m.get("id"), str)
     }
     read: list[tuple[dict[str, Any], str, DrugExposure]] = []
-    memo: dict[Any, Identified] = {}
+    memo: dict[bytes, Named] = {}
     for source in ("MedicationAdministration", "MedicationStatement", "MedicationRequest"):
         for res in raw_resources.get(source, []):
             if not isinstance(res, dict):

@@ -12,6 +12,7 @@ COUNTED = frozenset({"completed"})
 
 
 def normalise_immunizations(resources: list[Any], build: Build) -> tuple[ImmunizationFact, ...]:
+    vaccines = build.mappings.vaccines
     out: list[ImmunizationFact] = []
     for res in resources:
         if not isinstance(res, dict):
@@ -19,7 +20,9 @@ def normalise_immunizations(resources: list[Any], build: Build) -> tuple[Immuniz
             continue
         if res.get("status") not in COUNTED:
             continue
-        groups = build.mappings.vaccines.match(codings(res.get("vaccineCode")), texts(res.get("vaccineCode")))
+        groups = build.remembered(
+            "vaccine-groups", res.get("vaccineCode"), lambda cc: vaccines.match(codings(cc), texts(cc))
+        )
         if not groups or not build.valid(res, "Immunization"):
             continue
         when, _ = effective(res, "occurrence", build.tz, build.dates)

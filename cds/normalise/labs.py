@@ -28,6 +28,7 @@ COUNTED = frozenset({"final", "amended", "corrected"})
 EVIDENCE_ONLY = frozenset({"preliminary"})
 LOOKBACK_DAYS = 400
 MAX_PER_CONCEPT = 12
+_STR_OR_NONE = (str, type(None))  # as ``str | None``, without building the union on every call
 
 
 def observation_concepts(
@@ -64,7 +65,7 @@ def _add_concepts(
 def _concepts_for(
     system: Any, code: Any, mappings: Mappings, memo: dict[tuple[Any, Any], tuple[str, ...]] | None
 ) -> tuple[str, ...]:
-    if memo is None or not isinstance(system, str | None) or not isinstance(code, str):
+    if memo is None or not isinstance(system, _STR_OR_NONE) or not isinstance(code, str):
         return mappings.lab_concepts_for(system, code)
     key = (system, code)
     found = memo.get(key)
@@ -80,7 +81,7 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
     concept_memo = build.lab_concepts
     keys: dict[int, str] = {}
-    parse = build.dates
+    parse, tz = build.dates, build.tz
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
             build.count("Observation: malformed resource skipped")
@@ -90,8 +91,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
             continue
         # Undated and too old first: both are skipped silently, with or without a concept (and neither step
         # can raise), so the cheaper date test goes before the concept lookup.
-        start, end = effective(obs, "effective", build.tz, parse)
-        when = end or start or parse(obs.get("issued"), build.tz)
+        start, end = effective(obs, "effective", tz, parse)
+        when = end or start or parse(obs.get("issued"), tz)
         if when is None or when.latest < horizon:
             continue
         concepts = observation_concepts(obs, m, concept_memo)

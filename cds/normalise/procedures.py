@@ -73,7 +73,10 @@ def normalise_procedures(resources: list[Any], build: Build) -> tuple[ProcedureF
         status = res.get("status")
         if status not in COUNTED:
             continue
-        groups = set(m.procedures.match(codings(res.get("code")), texts(res.get("code"))))
+        code = res.get("code")
+        groups = set(
+            build.remembered("procedure-groups", code, lambda cc: m.procedures.match(codings(cc), texts(cc)))
+        )
         if not groups or not build.valid(res, "Procedure"):
             continue
         intent = None
@@ -89,9 +92,9 @@ def normalise_procedures(resources: list[Any], build: Build) -> tuple[ProcedureF
             end = None  # still going on (a course of radiotherapy): ongoing, never "ended on its start day"
         elif end is None:
             end = start
-        sites = set(body_sites(res.get("bodySite"), build))
+        sites = set(build.remembered("body-sites", res.get("bodySite"), lambda s: body_sites(s, build)))
         if not sites:
-            sites |= m.body_sites.match([], texts(res.get("code")))
+            sites |= build.remembered("body-sites-named", code, lambda cc: m.body_sites.match([], texts(cc)))
         out.append(
             ProcedureFact(
                 groups=frozenset(groups),

@@ -10,8 +10,8 @@ only the id, the dates and the numbers changing. ``SplitValidator(split).valid(p
 * each replaced complex element (with its own leaves already replaced), validated with its own model
   (``CodeableConcept``, ``Quantity``, ``Period``, a backbone element, ...), which is what fhir_core's field
   validator does with a dict;
-* each leaf value, validated alone in a one-field pydantic model whose field has the annotation of the model
-  field it came from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks).
+* each leaf value, validated alone with a pydantic ``TypeAdapter`` of the annotation of the model field it came
+  from (the fhir_core types ``Id``, ``DateTime``, ``Instant``, ``Decimal`` carry the checks).
 
 Why the verdict is the same: pydantic validates every field independently; fhir_core's model validators look
 only at which elements are present and non-null (``reject_null_complex_elements`` at lists of complex types,
@@ -20,19 +20,28 @@ lengths. ``Reference`` elements are never split out (their allowed target types 
 anything of another shape stays in the skeleton as it is. ``tests/test_normalise_validation_memo.py`` compares
 the split verdict with full validation on mutated records of every split type.
 
-What is remembered: each piece's verdict, keyed by its type and ``repr``. Within one call by that text (the
-``Build``'s ``seen`` dict, gone with the call); across calls in ``MEMO``, a process-wide ``VerdictMemo`` keyed by
-a 16-byte BLAKE2b digest of the text, so it holds no record content, only digests and booleans (bounded). Ids
-are never remembered across calls (they do not recur), and a check that failed for a reason other than a
-validation error (``RecursionError``, ``MemoryError``, ...) is not remembered at all.
+What is remembered: verdicts keyed by :func:`key`, the name of what validated (``Class``, or ``Class.field`` for a
+leaf) and the ``marshal`` bytes of the content, so every key means "this check of this content" whichever way
+it was computed. A record is looked up first by its *shape* (the part with its leaves replaced, complex elements
+as they are: a chart has a few dozen); only a shape not known yet is split into its skeleton and complex
+elements, each looked up alone, and the shape's verdict is their conjunction. Leaves are looked up one by one.
+Within one call by the key itself (the ``Build``'s ``seen`` dict, gone with the call); across calls in ``MEMO``,
+a process-wide ``VerdictMemo`` keyed by a 16-byte BLAKE2b digest of the key, so it holds no record content, only
+digests and booleans (bounded). Ids are never remembered (they do not recur), and a check that failed for a
+reason other than a validation error (``RecursionError``, ``MemoryError``, ...) is not remembered at all, nor is
+a shape whose verdict depended on such a check.
 """
 
 from __future__ import annotations
 
+import marshal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from hashlib import blake2b
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 Model = tuple[str, str]  # (fhir.resources.R4B module, class)
 _STR = (str,)
@@ -41,16 +50,21 @@ _DATE = "2000-01-01"
 _INSTANT = "2000-01-01T00:00:00Z"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Leaf:
     """A primitive at ``path`` (from the resource root), declared on field ``path[-1]`` of ``carrier``; replaced
-    by ``stand_in`` when its JSON type is one of ``types``."""
+    by ``stand_in`` when its JSON type is one of ``types``. A table entry, compared and hashed by identity (so
+    the ``leaf_adapter`` cache look-up is cheap)."""
 
     path: tuple[str, ...]
     carrier: Model
     types: tuple[type, ...]
     stand_in: Any
     remember: bool = True  # False: never put in the process-wide memo (values that do not recur, such as ids)
+    tag: str = field(init=False)  # "Class.field": the name its verdicts are keyed by (:func:`key`)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", f"{self.carrier[1]}.{self.path[-1]}")
 
 
 @dataclass(frozen=True)
@@ -162,22 +176,19 @@ def carrier(module: str, cls: str) -> Any:
 
 
 @cache
-def leaf_model(leaf: Leaf) -> Any:
-    """A one-field pydantic model with the annotation of the leaf's field and ``extra="forbid"`` like the FHIR
-    models; no model validators (they look only at presence, kept in the skeleton)."""
-    from pydantic import ConfigDict, create_model
-
-    annotation = carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation
-    return create_model("Leaf", __config__=ConfigDict(extra="forbid"), value=(annotation, None))
+def leaf_adapter(leaf: Leaf) -> TypeAdapter[Any]:
+    """A pydantic ``TypeAdapter`` of the annotation of the leaf's model field: the field's own validation (the
+    fhir_core type's constraints and validator) without a model around it (the model validators look only at
+    presence, kept in the skeleton)."""
+    return TypeAdapter(carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation)
 
 
-def _check(model: Any, data: dict[str, Any]) -> tuple[bool, bool]:
-    """(verdict, may be remembered): a validation error is a verdict about the content; any other exception
-    (``RecursionError``, ``MemoryError``, ...) still means "invalid" for this record but is not remembered."""
-    from pydantic import ValidationError
-
+def _check(validate: Callable[[Any], object], data: Any) -> tuple[bool, bool]:
+    """(verdict, may be remembered) of ``validate(data)``: a validation error is a verdict about the content; any
+    other exception (``RecursionError``, ``MemoryError``, ...) still means "invalid" for this record but is not
+    remembered."""
     try:
-        model.model_validate(data)
+        validate(data)
     except ValidationError:
         return False, True
     except Exception:  # noqa: BLE001 - the record is skipped, the verdict not kept
@@ -185,8 +196,8 @@ def _check(model: Any, data: dict[str, Any]) -> tuple[bool, bool]:
     return True, True
 
 
-def _passes(model: Any, data: dict[str, Any]) -> bool:
-    return _check(model, data)[0]
+def _check_leaf(leaf: Leaf, value: Any) -> tuple[bool, bool]:
+    return _check(leaf_adapter(leaf).validate_python, value)
 
 
 def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
@@ -241,26 +252,34 @@ class VerdictMemo:
     """Verdicts by a digest of what was validated, shared by every call in this process (issue 7).
 
     A verdict is a pure function of the validated content, so it can be reused; the key is a 16-byte BLAKE2b
-    digest of that content, so the memo holds no patient data, only digests and booleans. Bounded: when it
-    holds ``capacity`` verdicts it starts again (about 150 bytes per entry: ~7 MB at the default). Safe to share
-    between threads (single dict operations).
+    digest of that content's :func:`key`, so the memo holds no patient data, only digests and booleans. Bounded:
+    when it holds ``capacity`` verdicts it starts again (about 150 bytes per entry: ~7 MB at the default). Safe
+    to share between threads (single dict operations).
     """
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._verdicts: dict[bytes, bool] = {}
 
-    def verdict(self, text: str, model: Any, data: dict[str, Any]) -> bool:
-        """The remembered verdict for ``text``, or ``model.model_validate(data)``'s, remembered."""
-        key = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        ok = self._verdicts.get(key)
-        if ok is None:
-            ok, keep = _check(model, data)
-            if keep:
-                if len(self._verdicts) >= self.capacity:
-                    self._verdicts.clear()
-                self._verdicts[key] = ok
-        return ok
+    def verdict(self, key: bytes, model: Any, data: dict[str, Any]) -> bool:
+        """The remembered verdict for ``key``, or ``model.model_validate(data)``'s, remembered."""
+        return self.remembered(key, _check, model.model_validate, data)[0]
+
+    def remembered(
+        self, key: bytes, check: Callable[..., tuple[bool, bool]], *args: Any
+    ) -> tuple[bool, bool]:
+        """(verdict, may be remembered) for ``key``: the remembered one, or ``check(*args)``'s, remembered when
+        it may be (see :func:`_check`)."""
+        digest = blake2b(key, digest_size=16).digest()
+        ok = self._verdicts.get(digest)
+        if ok is not None:
+            return ok, True
+        ok, keep = check(*args)
+        if keep:
+            if len(self._verdicts) >= self.capacity:
+                self._verdicts.clear()
+            self._verdicts[digest] = ok
+        return ok, keep
 
     def __len__(self) -> int:
         return len(self._verdicts)
@@ -272,18 +291,36 @@ class VerdictMemo:
 MEMO = VerdictMemo()
 
 
+def key(name: str, data: Any) -> bytes:
+    """What a verdict is remembered by: ``name`` (the model class, or ``Class.field`` for a leaf), ``|`` and
+    ``marshal.dumps(data, 2)``.
+
+    Format 2 of ``marshal`` writes every value in full (no back-references): the same content always gives the
+    same bytes, and reading them back gives an equal value of the same types (``1``, ``1.0``, ``True`` and
+    ``"1"`` differ, so do ``0.0`` and ``-0.0``), so equal keys mean equal content. Three times cheaper than
+    ``repr``. Keys are only compared within one process, never read back or stored. Raises ``ValueError`` for
+    what JSON cannot hold (the caller then validates without the memo)."""
+    return name.encode() + b"|" + marshal.dumps(data, 2)
+
+
 def _verdict(
-    memo: VerdictMemo, seen: dict[str, bool] | None, text: str, model: Any, data: dict[str, Any]
-) -> bool:
-    """``memo.verdict``, first looked up by the text itself in ``seen``: one call's verdicts (a chart repeats the
-    same code, unit, range and dates), which skips the digest. ``seen`` belongs to one call (its ``Build``) and
-    goes with it; only the digest memo is process-wide."""
-    if seen is None:
-        return memo.verdict(text, model, data)
-    ok = seen.get(text)
-    if ok is None:
-        ok = seen[text] = memo.verdict(text, model, data)
-    return ok
+    memo: VerdictMemo,
+    seen: dict[bytes, bool] | None,
+    key: bytes,
+    check: Callable[..., tuple[bool, bool]],
+    *args: Any,
+) -> tuple[bool, bool]:
+    """(verdict, may be remembered) for ``key``: looked up first in ``seen``, one call's verdicts (a chart
+    repeats the same codes, units, ranges, dates and record shapes), which skips the digest; then in ``memo``;
+    else ``check(*args)``'s. ``seen`` belongs to one call (its ``Build``) and goes with it; only the digest memo is
+    process-wide. A verdict that may not be remembered is not kept in ``seen`` either."""
+    ok = seen.get(key) if seen is not None else None
+    if ok is not None:
+        return ok, True
+    ok, keep = memo.remembered(key, check, *args)
+    if keep and seen is not None:
+        seen[key] = ok
+    return ok, keep
 
 
 @dataclass(frozen=True)
@@ -293,9 +330,30 @@ class SplitValidator:
     split: Split
     memo: VerdictMemo = MEMO
 
-    def valid(self, part: dict[str, Any], seen: dict[str, bool] | None = None) -> bool:
-        """The verdict of the split's model on ``part``; ``seen``: one call's verdicts by text (:func:`_verdict`)."""
-        skeleton, taken = _take_leaves(part, self.split.leaves)
+    def valid(self, part: dict[str, Any], seen: dict[bytes, bool] | None = None) -> bool:
+        """The verdict of the split's model on ``part``; ``seen``: one call's verdicts (:func:`_verdict`).
+
+        The record without its leaves (its *shape*: a chart has a few dozen) is looked up as a whole first; only
+        a shape not seen before is split into the skeleton and its complex elements (:meth:`_pieces`)."""
+        shape, taken = _take_leaves(part, self.split.leaves)
+        try:
+            shape_key = key(self.split.model[1], shape)
+        except ValueError:  # not JSON data: validated whole, not remembered
+            return _check(carrier(*self.split.model).model_validate, part)[0]
+        if not _verdict(self.memo, seen, shape_key, self._pieces, shape, seen)[0]:
+            return False
+        for leaf, value in taken:
+            if not leaf.remember:
+                if not _check_leaf(leaf, value)[0]:
+                    return False
+            elif not _verdict(self.memo, seen, key(leaf.tag, value), _check_leaf, leaf, value)[0]:
+                return False
+        return True
+
+    def _pieces(self, shape: dict[str, Any], seen: dict[bytes, bool] | None) -> tuple[bool, bool]:
+        """(verdict, may be remembered) of a shape from its skeleton and each complex element, each remembered
+        on its own (a new shape is mostly a new combination of known codes, units and ranges)."""
+        skeleton = dict(shape)
         complexes: list[tuple[Model, dict[str, Any]]] = []
         for element in self.split.complexes:
             value = skeleton.get(element.name)
@@ -305,21 +363,15 @@ class SplitValidator:
             elif element.repeats and type(value) is list and all(type(item) is dict for item in value):
                 complexes.extend((element.model, item) for item in value)
                 skeleton[element.name] = [element.stand_in] * len(value)
-        memo, model = self.memo, self.split.model
-        if not _verdict(memo, seen, f"{model[1]}|{skeleton!r}", carrier(*model), skeleton):
-            return False
-        for model, value in complexes:
-            if not _verdict(memo, seen, f"{model[1]}|{value!r}", carrier(*model), value):
-                return False
-        for leaf, value in taken:
-            if not leaf.remember:
-                if not _passes(leaf_model(leaf), {"value": value}):
-                    return False
-                continue
-            text = f"{leaf.carrier[1]}.{leaf.path[-1]}|{type(value).__name__}|{value!r}"
-            if not _verdict(memo, seen, text, leaf_model(leaf), {"value": value}):
-                return False
-        return True
+        keep = True
+        for model, data in [(self.split.model, skeleton), *complexes]:
+            ok, kept = _verdict(
+                self.memo, seen, key(model[1], data), _check, carrier(*model).model_validate, data
+            )
+            keep = keep and kept
+            if not ok:
+                return False, keep
+        return True, keep
 
 
 def whole_valid(model: Model, part: dict[str, Any], memo: VerdictMemo = MEMO) -> bool:
@@ -327,7 +379,11 @@ def whole_valid(model: Model, part: dict[str, Any], memo: VerdictMemo = MEMO) ->
     in ``memo`` by the digest of the whole read part: the same key form and argument as a split's pieces (the
     verdict is a pure function of the content), so a record seen before (the same Patient on every hook call for
     that chart) is not validated again."""
-    return memo.verdict(f"{model[1]}|{part!r}", carrier(*model), part)
+    try:
+        part_key = key(model[1], part)
+    except ValueError:  # not JSON data: validated, not remembered
+        return _check(carrier(*model).model_validate, part)[0]
+    return memo.verdict(part_key, carrier(*model), part)
 
 
 VALIDATORS: dict[str, SplitValidator] = {name: SplitValidator(split) for name, split in SPLITS.items()}
