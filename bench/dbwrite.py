@@ -1,7 +1,9 @@
-"""The database writes of one hook call, on the production SQLite settings (WAL, synchronous=FULL).
+"""The database writes of one hook call, on the production SQLite settings (WAL; these two writes use the
+``synchronous=NORMAL`` pool, feedback the FULL one: see ``cds.db``).
 
 Every authenticated call inserts its token's ``jti`` into the replay cache (one committed transaction);
-a call that returns cards also records card uuid -> trial (one more). Each commit waits for fsync.
+a call that returns cards also records card uuid -> trial (one more). Each commit is in the WAL when it returns
+(safe from a kill -9 of the server); the next fsync (feedback commit or checkpoint) puts it on disk.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ PART = "DB writes"
 def run(ctx: Context) -> None:
     from cds.db import open_database
 
-    ctx.heading(f"Part {PART}: SQLite WAL + synchronous=FULL in {ctx.workdir}")
+    ctx.heading(f"Part {PART}: SQLite WAL, the hook call's writes (synchronous=NORMAL) in {ctx.workdir}")
     db = open_database(f"sqlite:///{ctx.workdir / 'dbwrite.sqlite'}")
     n = ctx.reps(300, 50)
     cards, jtis, cpu = [], [], []
