@@ -54,7 +54,7 @@ def run(ctx: Context) -> None:
     ctx.report(
         Figure(
             PART,
-            "both writes, CPU time median (the rest of the wall time is waiting for fsync)",
+            "both writes, CPU time median (the rest of the wall time is waiting for the disk or the writer lock)",
             both_cpu.median,
             "ms",
         )

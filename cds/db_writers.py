@@ -15,7 +15,8 @@ hook call that only records its token was 180-350 ms under 8 concurrent clients 
   holder, and a thread lock copied while held would never be released. The kernel releases the file lock
   if its holder dies (kill -9).
 
-Each write transaction runs, and commits (fsync), inside the queue; readers never wait for it (WAL).
+Each write transaction runs, and commits (with fsync where its pool asks for it: see ``cds.db``), inside the
+queue; readers never wait for it (WAL).
 A writer that does not use the queue (another program) still works: SQLite's own locking is unchanged
 and remains what keeps the data consistent. Where ``fcntl`` is missing (Windows), only threads queue.
 """
