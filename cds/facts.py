@@ -87,6 +87,50 @@ class LabValue:
         return self.value / self.ref_high
 
 
+def make_lab_value(
+    concept: str,
+    date: FuzzyDate,
+    resource_id: str,
+    status: str,
+    value: float | None = None,
+    unit: str | None = None,
+    coded: str | None = None,
+    ref_low: float | None = None,
+    ref_high: float | None = None,
+    ref_source: str | None = None,
+    original_value: str | None = None,
+    problem: str | None = None,
+    derived_from: tuple[str, ...] = (),
+    context: dict[str, str] | None = None,
+) -> LabValue:
+    """``LabValue(...)``, built about twice as fast (the normaliser builds one per lab result, thousands for a
+    long chart).
+
+    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``; this creates the
+    instance with ``object.__new__`` and fills its ``__dict__`` in field order, which gives the same object
+    (equal, same hash, repr and pickle). It takes the class's fields in order with the same defaults, except
+    ``context``, whose default None means a new empty dict (the class's ``default_factory``). It runs no other
+    code, as the dataclass ``__init__`` runs none (``tests/test_normalise_labvalue_init.py`` checks it against
+    the class)."""
+    out = object.__new__(LabValue)
+    fields = out.__dict__
+    fields["concept"] = concept
+    fields["date"] = date
+    fields["resource_id"] = resource_id
+    fields["status"] = status
+    fields["value"] = value
+    fields["unit"] = unit
+    fields["coded"] = coded
+    fields["ref_low"] = ref_low
+    fields["ref_high"] = ref_high
+    fields["ref_source"] = ref_source
+    fields["original_value"] = original_value
+    fields["problem"] = problem
+    fields["derived_from"] = derived_from
+    fields["context"] = {} if context is None else context
+    return out
+
+
 @dataclass(frozen=True)
 class ConditionFact:
     groups: frozenset[str]  # mapping groups this condition belongs to (may be several)

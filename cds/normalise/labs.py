@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from cds.facts import FuzzyDate, LabValue
+from cds.facts import FuzzyDate, LabValue, make_lab_value
 from cds.mappings import LabConcept, Mappings, UlnTable, norm_code
 from cds.normalise.answers import read_coded, read_score
 from cds.normalise.common import Build, as_dict, as_list, codings, texts
@@ -188,27 +188,49 @@ def _value(
 ) -> LabValue:
     m = build.mappings
     context = _context(holder, obs, concept, code_cc, m)
-    base = {"concept": concept.name, "date": when, "resource_id": rid, "status": status, "context": context}
+    name = concept.name
     preliminary = "preliminary result (not counted until final)" if status in EVIDENCE_ONLY else None
     absent = as_dict(holder.get("dataAbsentReason"))
     if concept.type == "coded":
         token, problem, original = read_coded(holder, obs, concept, m)
         if absent and token is None:
             problem = f"no value ({', '.join(texts(absent)) or 'data absent'})"
-        return LabValue(**base, coded=token, original_value=original or None, problem=preliminary or problem)
+        return make_lab_value(
+            name,
+            when,
+            rid,
+            status,
+            coded=token,
+            original_value=original or None,
+            problem=preliminary or problem,
+            context=context,
+        )
     if concept.type == "score":
         score, problem, original = read_score(holder, concept, m)
-        return LabValue(
-            **base,
+        return make_lab_value(
+            name,
+            when,
+            rid,
+            status,
             value=score,
             unit=concept.unit,
             original_value=original or None,
             problem=preliminary or problem,
+            context=context,
         )
     if "valueQuantity" not in holder:
         problem = f"no value ({', '.join(texts(absent)) or 'data absent'})" if absent else "no numeric value"
         original = str(holder.get("valueString"))[:80] if "valueString" in holder else None
-        return LabValue(**base, unit=concept.unit, original_value=original, problem=preliminary or problem)
+        return make_lab_value(
+            name,
+            when,
+            rid,
+            status,
+            unit=concept.unit,
+            original_value=original,
+            problem=preliminary or problem,
+            context=context,
+        )
     assert concept.units is not None
     quantity = holder["valueQuantity"]
     value_units = quantity_units(quantity) if isinstance(quantity, dict) else []
@@ -227,8 +249,11 @@ def _value(
     problem = conv.problem
     if conv.value is not None and conv.value < 0:
         problem = "negative value"
-    return LabValue(
-        **base,
+    return make_lab_value(
+        name,
+        when,
+        rid,
+        status,
         value=conv.value if problem is None else None,
         unit=unit if conv.value is not None else concept.unit,
         ref_low=low,
@@ -236,6 +261,7 @@ def _value(
         ref_source=source,
         original_value=conv.original or None,
         problem=preliminary or problem,
+        context=context,
     )
 
 
