@@ -90,9 +90,15 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         if status not in COUNTED and status not in EVIDENCE_ONLY:
             continue
         # Undated and too old first: both are skipped silently, with or without a concept (and neither step
-        # can raise), so the cheaper date test goes before the concept lookup.
-        start, end = effective(obs, "effective", tz, parse)
-        when = end or start or parse(obs.get("issued"), tz)
+        # can raise), so the cheaper date test goes before the concept lookup. Most records carry
+        # effectiveDateTime: read directly, it gives what ``effective`` and ``raw_sort_key`` give (the first
+        # choice key present wins in both).
+        point = obs.get("effectiveDateTime")
+        if point is not None:
+            when = parse(point, tz) or parse(obs.get("issued"), tz)
+        else:
+            start, end = effective(obs, "effective", tz, parse)
+            when = end or start or parse(obs.get("issued"), tz)
         if when is None or when.latest < horizon:
             continue
         concepts = observation_concepts(obs, m, concept_memo)
@@ -101,7 +107,7 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
             continue
-        key = keys[index] = raw_sort_key(obs, "effective")
+        key = keys[index] = point if isinstance(point, str) else raw_sort_key(obs, "effective")
         for concept in concepts:
             candidates[concept].append((key, index))
     selected: set[int] = set()
