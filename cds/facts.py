@@ -110,7 +110,7 @@ def make_lab_value(
     instance with ``object.__new__`` and fills its ``__dict__`` in field order, which gives the same object
     (equal, same hash, repr and pickle). It takes the class's fields in order with the same defaults, except
     ``context``, whose default None means a new empty dict (the class's ``default_factory``). It runs no other
-    code, as the dataclass ``__init__`` runs none (``tests/test_normalise_labvalue_init.py`` checks it against
+    code, as the dataclass ``__init__`` runs none (``tests/test_normalise_facts_builders.py`` checks it against
     the class)."""
     out = object.__new__(LabValue)
     fields = out.__dict__
@@ -177,6 +177,44 @@ class DrugExposure:
     route: str | None = None
     prednisone_factor: float | None = None  # mg prednisone per mg of this drug (systemic corticosteroids)
     looks_anticancer_unclassified: bool = False  # looks like an anticancer drug but matches no class
+
+
+def make_drug_exposure(
+    classes: frozenset[str],
+    resource_id: str,
+    source: str,
+    name: str,
+    codes: tuple[str, ...] = (),
+    status: str | None = None,
+    start: FuzzyDate | None = None,
+    end: FuzzyDate | None = None,
+    ongoing: bool = False,
+    dose_mg: float | None = None,
+    dose_per_day_mg: float | None = None,
+    route: str | None = None,
+    prednisone_factor: float | None = None,
+    looks_anticancer_unclassified: bool = False,
+) -> DrugExposure:
+    """``DrugExposure(...)``, built about twice as fast (one per medication record: hundreds for a long chart),
+    as :func:`make_lab_value`: the same fields, order and defaults; the instance's ``__dict__`` filled in field
+    order (``tests/test_normalise_facts_builders.py``)."""
+    out = object.__new__(DrugExposure)
+    fields = out.__dict__
+    fields["classes"] = classes
+    fields["resource_id"] = resource_id
+    fields["source"] = source
+    fields["name"] = name
+    fields["codes"] = codes
+    fields["status"] = status
+    fields["start"] = start
+    fields["end"] = end
+    fields["ongoing"] = ongoing
+    fields["dose_mg"] = dose_mg
+    fields["dose_per_day_mg"] = dose_per_day_mg
+    fields["route"] = route
+    fields["prednisone_factor"] = prednisone_factor
+    fields["looks_anticancer_unclassified"] = looks_anticancer_unclassified
+    return out
 
 
 @dataclass(frozen=True)
