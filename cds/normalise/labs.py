@@ -80,7 +80,7 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
     concept_memo = build.lab_concepts
-    keys: dict[int, str] = {}
+    keys: dict[int, tuple[str, FuzzyDate]] = {}  # selected candidates: raw sort key and date
     parse, tz = build.dates, build.tz
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
@@ -107,7 +107,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
             continue
-        key = keys[index] = point if isinstance(point, str) else raw_sort_key(obs, "effective")
+        key = point if isinstance(point, str) else raw_sort_key(obs, "effective")
+        keys[index] = key, when
         for concept in concepts:
             candidates[concept].append((key, index))
     selected: set[int] = set()
@@ -119,8 +120,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         obs = observations[index]
         if not build.valid(obs, "Observation"):
             continue
-        key = keys[index]
-        for value in read_observation(obs, build):
+        key, when = keys[index]
+        for value in read_observation(obs, build, when):
             values[value.concept].append((key, value))
     return {concept: _newest_first(items) for concept, items in values.items()}
 
@@ -132,11 +133,14 @@ def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
     return tuple(v for _k, v in items)
 
 
-def read_observation(obs: dict[str, Any], build: Build) -> list[LabValue]:
-    """Every concept value in one (validated) Observation: its own value and its components."""
+def read_observation(obs: dict[str, Any], build: Build, when: FuzzyDate | None = None) -> list[LabValue]:
+    """Every concept value in one (validated) Observation: its own value and its components.
+
+    ``when``: the record's date when the caller has it already (the pre-filter of :func:`normalise_labs`)."""
     m = build.mappings
-    start, end = effective(obs, "effective", build.tz, build.dates)
-    when = end or start or build.dates(obs.get("issued"), build.tz)
+    if when is None:
+        start, end = effective(obs, "effective", build.tz, build.dates)
+        when = end or start or build.dates(obs.get("issued"), build.tz)
     if when is None:
         build.count("Observation without a usable date skipped")
         return []
