@@ -87,6 +87,50 @@ class LabValue:
         return self.value / self.ref_high
 
 
+def make_lab_value(
+    concept: str,
+    date: FuzzyDate,
+    resource_id: str,
+    status: str,
+    value: float | None = None,
+    unit: str | None = None,
+    coded: str | None = None,
+    ref_low: float | None = None,
+    ref_high: float | None = None,
+    ref_source: str | None = None,
+    original_value: str | None = None,
+    problem: str | None = None,
+    derived_from: tuple[str, ...] = (),
+    context: dict[str, str] | None = None,
+) -> LabValue:
+    """``LabValue(...)``, built about twice as fast (the normaliser builds one per lab result, thousands for a
+    long chart).
+
+    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``; this creates the
+    instance with ``object.__new__`` and fills its ``__dict__`` in field order, which gives the same object
+    (equal, same hash, repr and pickle). It takes the class's fields in order with the same defaults, except
+    ``context``, whose default None means a new empty dict (the class's ``default_factory``). It runs no other
+    code, as the dataclass ``__init__`` runs none (``tests/test_normalise_facts_builders.py`` checks it against
+    the class)."""
+    out = object.__new__(LabValue)
+    fields = out.__dict__
+    fields["concept"] = concept
+    fields["date"] = date
+    fields["resource_id"] = resource_id
+    fields["status"] = status
+    fields["value"] = value
+    fields["unit"] = unit
+    fields["coded"] = coded
+    fields["ref_low"] = ref_low
+    fields["ref_high"] = ref_high
+    fields["ref_source"] = ref_source
+    fields["original_value"] = original_value
+    fields["problem"] = problem
+    fields["derived_from"] = derived_from
+    fields["context"] = {} if context is None else context
+    return out
+
+
 @dataclass(frozen=True)
 class ConditionFact:
     groups: frozenset[str]  # mapping groups this condition belongs to (may be several)
@@ -133,6 +177,44 @@ class DrugExposure:
     route: str | None = None
     prednisone_factor: float | None = None  # mg prednisone per mg of this drug (systemic corticosteroids)
     looks_anticancer_unclassified: bool = False  # looks like an anticancer drug but matches no class
+
+
+def make_drug_exposure(
+    classes: frozenset[str],
+    resource_id: str,
+    source: str,
+    name: str,
+    codes: tuple[str, ...] = (),
+    status: str | None = None,
+    start: FuzzyDate | None = None,
+    end: FuzzyDate | None = None,
+    ongoing: bool = False,
+    dose_mg: float | None = None,
+    dose_per_day_mg: float | None = None,
+    route: str | None = None,
+    prednisone_factor: float | None = None,
+    looks_anticancer_unclassified: bool = False,
+) -> DrugExposure:
+    """``DrugExposure(...)``, built about twice as fast (one per medication record: hundreds for a long chart),
+    as :func:`make_lab_value`: the same fields, order and defaults; the instance's ``__dict__`` filled in field
+    order (``tests/test_normalise_facts_builders.py``)."""
+    out = object.__new__(DrugExposure)
+    fields = out.__dict__
+    fields["classes"] = classes
+    fields["resource_id"] = resource_id
+    fields["source"] = source
+    fields["name"] = name
+    fields["codes"] = codes
+    fields["status"] = status
+    fields["start"] = start
+    fields["end"] = end
+    fields["ongoing"] = ongoing
+    fields["dose_mg"] = dose_mg
+    fields["dose_per_day_mg"] = dose_per_day_mg
+    fields["route"] = route
+    fields["prednisone_factor"] = prednisone_factor
+    fields["looks_anticancer_unclassified"] = looks_anticancer_unclassified
+    return out
 
 
 @dataclass(frozen=True)

@@ -374,3 +374,52 @@ def test_only_future_results_of_a_known_concept_are_counted_and_old_ones_silentl
     assert [n for n in f.notes if "Observation" in n] == [
         "Observation dated after the evaluation date ignored"
     ]
+
+
+@pytest.mark.parametrize(
+    ("dates", "day"),
+    [
+        ({"effectiveDateTime": "2026-11-20T10:00:00Z"}, "2026-11-20"),
+        # two choice values: invalid R4B, skipped after the pre-filter
+        ({"effectiveDateTime": "2026-11-20", "effectiveInstant": "2026-11-01T00:00:00Z"}, None),
+        ({"effectiveInstant": "2026-11-19T10:00:00Z"}, "2026-11-19"),
+        ({"effectivePeriod": {"start": "2026-11-01", "end": "2026-11-18"}}, "2026-11-18"),
+        ({"effectivePeriod": {"start": "2026-11-17"}}, "2026-11-17"),
+        ({"effectiveDateTime": "not a date", "issued": "2026-11-16T10:00:00Z"}, None),  # invalid: skipped
+        ({"effectiveDateTime": 20261115, "issued": "2026-11-15T10:00:00Z"}, "2026-11-15"),
+        ({"issued": "2026-11-14T10:00:00Z"}, "2026-11-14"),
+        ({"effectiveDateTime": "2026-11-28"}, None),  # after the evaluation date
+        ({"effectiveDateTime": "2020-01-01"}, None),  # beyond the look-back
+        ({"effectiveDateTime": "not a date"}, None),  # undated
+    ],
+)
+def test_every_effective_form_dates_the_result(dates: dict, day: str | None) -> None:  # type: ignore[type-arg]
+    """The pre-filter reads effectiveDateTime directly (most records) and every other form through ``effective``:
+    the same date either way, and ``issued`` when the effective date is missing or unusable."""
+    b = patient().lab("platelets", 120, "10*9/L", days_ago=1)
+    obs = b.last()
+    for name in [k for k in obs if k.startswith("effective")]:
+        del obs[name]
+    obs.update(dates)
+    values = labs(b, "platelets")
+    assert [str(v.date) for v in values] == ([] if day is None else [day])
+
+
+def test_newest_first_across_effective_forms() -> None:
+    """Candidates are ordered by their raw date text whatever the form: the newest are validated and kept."""
+    from cds.normalise.labs import MAX_PER_CONCEPT
+
+    b = patient()
+    forms = [
+        lambda d: {"effectiveDateTime": d},
+        lambda d: {"effectiveInstant": d + "T08:00:00Z"},
+        lambda d: {"effectivePeriod": {"start": "2026-01-01", "end": d}},
+    ]
+    for n in range(MAX_PER_CONCEPT + 6):
+        b.lab("platelets", 100 + n, "10*9/L", days_ago=1)
+        obs = b.last()
+        for name in [k for k in obs if k.startswith("effective")]:
+            del obs[name]
+        obs.update(forms[n % 3](f"2026-10-{n + 1:02d}"))
+    values = labs(b, "platelets")
+    assert [v.value for v in values] == [100 + n for n in reversed(range(6, MAX_PER_CONCEPT + 6))]

@@ -210,6 +210,26 @@ def test_read_part_keeps_read_elements_choices_and_their_primitive_extensions() 
     assert _read_part(condition, "Condition") is condition
 
 
+def test_read_part_remembers_names_and_answers_as_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The element names' answers are remembered (``_READ_NAMES``): the same parts the first time a name is seen
+    and later, in the record's order; bounded (beyond the bound, names are decided without being kept)."""
+    from cds.normalise import common
+
+    monkeypatch.setitem(common._READ_NAMES, "Observation", {})
+    obs = {"resourceType": "Observation", "valueString": "x", "madeUp": 1, "_effectiveInstant": {}, "id": "o"}
+    expected = {k: v for k, v in obs.items() if common._is_read("Observation", k)}
+    assert list(expected) == ["resourceType", "valueString", "_effectiveInstant", "id"]
+    for _ in range(2):  # first sight, then remembered
+        part = _read_part(obs, "Observation")
+        assert part == expected and list(part) == list(expected)
+    assert common._READ_NAMES["Observation"] == {k: k != "madeUp" for k in obs}
+    monkeypatch.setattr(common, "_MAX_NAMES", 5)
+    other = {"resourceType": "Observation", "madeUpToo": 1, "code": {}}
+    assert list(_read_part(other, "Observation")) == ["resourceType", "code"]
+    assert "madeUpToo" not in common._READ_NAMES["Observation"]
+    assert list(_read_part(other, "Observation")) == ["resourceType", "code"]
+
+
 # --- per-call memos give the same answers -------------------------------------------------------------------
 
 DATES = st.one_of(

@@ -61,13 +61,27 @@ CHOICE_ELEMENTS: dict[str, tuple[str, ...]] = {"Observation": ("effective", "val
 
 
 def _read_part(resource: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    """``resource`` restricted to the elements the readers of its type use (all of it for other types)."""
-    if resource_type not in READ_ELEMENTS:
+    """``resource`` restricted to the elements the readers of its type use (all of it for other types).
+
+    Each element name's :func:`_is_read` answer is kept in ``_READ_NAMES`` (a plain dict look-up per key is half
+    the cost of the cached call; a record's names are nearly always known)."""
+    known = _READ_NAMES.get(resource_type)
+    if known is None:
         return resource
-    return {k: v for k, v in resource.items() if _is_read(resource_type, k)}
+    try:
+        return {k: v for k, v in resource.items() if known[k]}
+    except KeyError:  # a name not seen yet
+        part = {k: v for k, v in resource.items() if _is_read(resource_type, k)}
+        if len(known) < _MAX_NAMES:  # bounded against made-up keys, as the cache
+            known.update((k, _is_read(resource_type, k)) for k in resource)
+        return part
 
 
-@lru_cache(maxsize=4096)  # element names: a few dozen per type (bounded against made-up keys)
+_MAX_NAMES = 4096  # element names: a few dozen per type (bounded against made-up keys)
+_READ_NAMES: dict[str, dict[str, bool]] = {resource_type: {} for resource_type in READ_ELEMENTS}
+
+
+@lru_cache(maxsize=_MAX_NAMES)
 def _is_read(resource_type: str, key: str) -> bool:
     name = key.removeprefix("_")
     return name in READ_ELEMENTS[resource_type] or any(

@@ -35,7 +35,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from cds.facts import DrugExposure, FuzzyDate
+from cds.facts import DrugExposure, FuzzyDate, make_drug_exposure
 from cds.mappings import DrugMatcher
 from cds.normalise.common import Build, as_dict, as_list, codings, pair_strings, text_of, texts
 from cds.normalise.dates import effective
@@ -228,7 +228,7 @@ def exposure_of(
         if not medication_unavailable or (validate and not build.valid(res, source)):
             return None
         start, end, ongoing = _anchor(res, source, build)
-        return DrugExposure(
+        return make_drug_exposure(
             classes=frozenset(),
             resource_id=f"{source}/{res.get('id')}",
             source=source,
@@ -258,7 +258,7 @@ def exposure_of(
     start, end, ongoing = _anchor(res, source, build)
     per_day = _per_day(dosages[0]) if dosages and source != "MedicationAdministration" else None
     factor = drugs.prednisone_factor(ingredients) if "corticosteroid-systemic" in classes else None
-    return DrugExposure(
+    return make_drug_exposure(
         classes=classes,
         resource_id=f"{source}/{res.get('id')}",
         source=source,

@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from cds.facts import FuzzyDate, LabValue
+from cds.facts import FuzzyDate, LabValue, make_lab_value
 from cds.mappings import LabConcept, Mappings, UlnTable, norm_code
 from cds.normalise.answers import read_coded, read_score
 from cds.normalise.common import Build, as_dict, as_list, codings, texts
@@ -80,7 +80,7 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
     concept_memo = build.lab_concepts
-    keys: dict[int, str] = {}
+    keys: dict[int, tuple[str, FuzzyDate]] = {}  # selected candidates: raw sort key and date
     parse, tz = build.dates, build.tz
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
@@ -90,9 +90,15 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         if status not in COUNTED and status not in EVIDENCE_ONLY:
             continue
         # Undated and too old first: both are skipped silently, with or without a concept (and neither step
-        # can raise), so the cheaper date test goes before the concept lookup.
-        start, end = effective(obs, "effective", tz, parse)
-        when = end or start or parse(obs.get("issued"), tz)
+        # can raise), so the cheaper date test goes before the concept lookup. Most records carry
+        # effectiveDateTime: read directly, it gives what ``effective`` and ``raw_sort_key`` give (the first
+        # choice key present wins in both).
+        point = obs.get("effectiveDateTime")
+        if point is not None:
+            when = parse(point, tz) or parse(obs.get("issued"), tz)
+        else:
+            start, end = effective(obs, "effective", tz, parse)
+            when = end or start or parse(obs.get("issued"), tz)
         if when is None or when.latest < horizon:
             continue
         concepts = observation_concepts(obs, m, concept_memo)
@@ -101,7 +107,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
             continue
-        key = keys[index] = raw_sort_key(obs, "effective")
+        key = point if isinstance(point, str) else raw_sort_key(obs, "effective")
+        keys[index] = key, when
         for concept in concepts:
             candidates[concept].append((key, index))
     selected: set[int] = set()
@@ -113,8 +120,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         obs = observations[index]
         if not build.valid(obs, "Observation"):
             continue
-        key = keys[index]
-        for value in read_observation(obs, build):
+        key, when = keys[index]
+        for value in read_observation(obs, build, when):
             values[value.concept].append((key, value))
     return {concept: _newest_first(items) for concept, items in values.items()}
 
@@ -126,11 +133,14 @@ def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
     return tuple(v for _k, v in items)
 
 
-def read_observation(obs: dict[str, Any], build: Build) -> list[LabValue]:
-    """Every concept value in one (validated) Observation: its own value and its components."""
+def read_observation(obs: dict[str, Any], build: Build, when: FuzzyDate | None = None) -> list[LabValue]:
+    """Every concept value in one (validated) Observation: its own value and its components.
+
+    ``when``: the record's date when the caller has it already (the pre-filter of :func:`normalise_labs`)."""
     m = build.mappings
-    start, end = effective(obs, "effective", build.tz, build.dates)
-    when = end or start or build.dates(obs.get("issued"), build.tz)
+    if when is None:
+        start, end = effective(obs, "effective", build.tz, build.dates)
+        when = end or start or build.dates(obs.get("issued"), build.tz)
     if when is None:
         build.count("Observation without a usable date skipped")
         return []
@@ -188,27 +198,49 @@ def _value(
 ) -> LabValue:
     m = build.mappings
     context = _context(holder, obs, concept, code_cc, m)
-    base = {"concept": concept.name, "date": when, "resource_id": rid, "status": status, "context": context}
+    name = concept.name
     preliminary = "preliminary result (not counted until final)" if status in EVIDENCE_ONLY else None
     absent = as_dict(holder.get("dataAbsentReason"))
     if concept.type == "coded":
         token, problem, original = read_coded(holder, obs, concept, m)
         if absent and token is None:
             problem = f"no value ({', '.join(texts(absent)) or 'data absent'})"
-        return LabValue(**base, coded=token, original_value=original or None, problem=preliminary or problem)
+        return make_lab_value(
+            name,
+            when,
+            rid,
+            status,
+            coded=token,
+            original_value=original or None,
+            problem=preliminary or problem,
+            context=context,
+        )
     if concept.type == "score":
         score, problem, original = read_score(holder, concept, m)
-        return LabValue(
-            **base,
+        return make_lab_value(
+            name,
+            when,
+            rid,
+            status,
             value=score,
             unit=concept.unit,
             original_value=original or None,
             problem=preliminary or problem,
+            context=context,
         )
     if "valueQuantity" not in holder:
         problem = f"no value ({', '.join(texts(absent)) or 'data absent'})" if absent else "no numeric value"
         original = str(holder.get("valueString"))[:80] if "valueString" in holder else None
-        return LabValue(**base, unit=concept.unit, original_value=original, problem=preliminary or problem)
+        return make_lab_value(
+            name,
+            when,
+            rid,
+            status,
+            unit=concept.unit,
+            original_value=original,
+            problem=preliminary or problem,
+            context=context,
+        )
     assert concept.units is not None
     quantity = holder["valueQuantity"]
     value_units = quantity_units(quantity) if isinstance(quantity, dict) else []
@@ -227,8 +259,11 @@ def _value(
     problem = conv.problem
     if conv.value is not None and conv.value < 0:
         problem = "negative value"
-    return LabValue(
-        **base,
+    return make_lab_value(
+        name,
+        when,
+        rid,
+        status,
         value=conv.value if problem is None else None,
         unit=unit if conv.value is not None else concept.unit,
         ref_low=low,
@@ -236,6 +271,7 @@ def _value(
         ref_source=source,
         original_value=conv.original or None,
         problem=preliminary or problem,
+        context=context,
     )
 
 
