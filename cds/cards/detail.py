@@ -168,20 +168,18 @@ def list_wording(templates: Templates) -> _ListWording:
 def _evidence_text(w: _Writer, f: _ListWording, ev: Evidence) -> str:
     esc = w.esc
     parts: list[str] = []
-    value, unit, limit = ev.value, ev.unit, ev.limit
-    if value is not None:
-        value = esc(_number(value))
-        if unit:
-            unit = esc(unit)  # escaped once for value and limit (the same text, its URLs noted once)
-            parts.append(f.value_unit.format(value, unit))
+    if ev.value is not None:
+        value = esc(_number(ev.value))
+        if ev.unit:
+            parts.append(f.value_unit.format(value, esc(ev.unit)))
         else:
             parts.append(f.value.format(value))
     if ev.date:
         parts.append(f.date.format(esc(ev.date)))
-    if limit is not None:
-        limit = esc(_number(limit))
-        if unit:
-            parts.append(f.limit_unit.format(limit, unit if value is not None else esc(unit)))
+    if ev.limit is not None:
+        limit = esc(_number(ev.limit))
+        if ev.unit:
+            parts.append(f.limit_unit.format(limit, esc(ev.unit)))
         else:
             parts.append(f.limit.format(limit))
     if ev.limitSource:
