@@ -57,18 +57,16 @@ def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionRe
     )
     result = outcome.result
     not_met = result == NOT_MET
-    # Positional, in CriterionResult's field order: id, type, text, result, reason, evidence, clears_on,
-    # expires_on, needs, curator_review, stale_on (kept only where it matters: see verdict.decide).
     return make_criterion_result(
-        criterion.id,
-        criterion.type,
-        criterion.text,
-        result,
-        outcome.reason,
-        outcome.evidence,
-        outcome.clears_on if not_met else None,
-        None if not_met else outcome.expires_on,
-        outcome.needs if result in (UNKNOWN, REVIEW) else (),
-        criterion.curator_review,
-        outcome.stale_on,
+        id=criterion.id,
+        type=criterion.type,
+        text=criterion.text,
+        result=result,
+        reason=outcome.reason,
+        evidence=outcome.evidence,
+        clears_on=outcome.clears_on if not_met else None,
+        expires_on=None if not_met else outcome.expires_on,
+        needs=outcome.needs if result in (UNKNOWN, REVIEW) else (),
+        curator_review=criterion.curator_review,
+        stale_on=outcome.stale_on,  # kept only where it matters: see verdict.decide
     )
