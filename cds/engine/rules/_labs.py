@@ -42,6 +42,10 @@ def pick_latest(
     for item in ordered:
         if item.date.latest > today:
             continue  # dated in the future: ignored (clock skew or a planned result)
+        if len(older) == MAX_OLD_EVIDENCE and (today - item.date.latest).days > window_days:
+            # Newest first: this value and every later one ended before the window, so none can be chosen,
+            # shown beside it (same day / unusable in the window) or kept as older (three are kept already).
+            break
         if not usable(item):
             if tr.in_window(item.date, window_days, today):
                 unusable.append(item)
