@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from cds.results import Result
+from cds.engine.rules._labs import context_evidence, pick_latest, resolve_same_day
+from cds.results import Result, make_outcome
 from tests.engine_support import StubMappings, run_rule
 from tests.facts_factory import lab, make_facts
 
@@ -270,3 +271,22 @@ def test_unconverted_value_evidence_keeps_its_own_unit_only() -> None:
     out = run_rule(ANC, make_facts(TODAY, labs={"anc": item}))
     assert out.evidence[0].value == "2 bananas"
     assert out.evidence[0].unit is None
+
+
+@pytest.mark.parametrize("result", list(Result))
+def test_a_lone_same_day_result_is_the_answer(result: Result) -> None:
+    """One value on the deciding day: its outcome, whatever it is (decided or not)."""
+    item = lab("anc", 1.5, on=TODAY)
+    alone = make_outcome(result, "ANC 1.5")
+    assert resolve_same_day([alone], "ANC", item, 14) is alone
+
+
+def test_context_evidence_is_empty_without_older_or_unusable_values() -> None:
+    fresh = pick_latest([lab("anc", 1.5, on=TODAY)], 14, TODAY, lambda v: True)
+    assert context_evidence(fresh, 14) == ()
+    old = pick_latest(
+        [lab("anc", 1.5, on=TODAY), lab("anc", 1.1, on="2025-01-01")], 14, TODAY, lambda v: True
+    )
+    (shown,) = context_evidence(old, 14)
+    assert shown.value == 1.1
+    assert shown.note == "older than the 14-day window"

@@ -142,8 +142,8 @@ def any_of(parts: Sequence[Outcome]) -> Outcome:
 
 def negate(part: Outcome) -> Outcome:
     """Swap met and not-met (and with them expires_on / clears_on); unknown and review stay."""
-    result = _norm(part.result)
-    if result == MET:
+    result = part.result
+    if result in (MET, NOT_APPLICABLE):  # not-applicable counts as met
         return make_outcome(
             NOT_MET, part.reason, part.evidence, clears_on=part.expires_on, stale_on=part.stale_on
         )

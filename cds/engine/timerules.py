@@ -132,7 +132,8 @@ class Reach(NamedTuple):
 def reached(anchor: FuzzyDate, duration: Duration, on: dt.date) -> Reach:
     """Has the period ``duration`` after ``anchor`` ended by day ``on``? (``anchor + duration`` counts as ended.)"""
     first = add(anchor.earliest, duration)
-    certain = add(anchor.latest, duration)
+    # an exact date (the common case) has one day: its period ends on that one day
+    certain = first if anchor.latest == anchor.earliest else add(anchor.latest, duration)
     if on >= certain:
         state = Tri.TRUE
     elif on < first:

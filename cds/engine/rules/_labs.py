@@ -42,6 +42,10 @@ def pick_latest(
     for item in ordered:
         if item.date.latest > today:
             continue  # dated in the future: ignored (clock skew or a planned result)
+        if len(older) == MAX_OLD_EVIDENCE and (today - item.date.latest).days > window_days:
+            # Newest first: this value and every later one ended before the window, so none can be chosen,
+            # shown beside it (same day / unusable in the window) or kept as older (three are kept already).
+            break
         if not usable(item):
             if tr.in_window(item.date, window_days, today):
                 unusable.append(item)
@@ -85,8 +89,11 @@ def resolve_same_day(outcomes: list[Outcome], name: str, item: LabValue, window_
     """The answer from the deciding day's results (``outcomes[0]`` is the first-picked value's).
 
     Results that decide (met / not-met) win over ones that cannot (no ULN); deciding results that disagree
-    mean the data contradicts itself: unknown, asking for a repeat.
+    mean the data contradicts itself: unknown, asking for a repeat. A lone result (no other value that day,
+    the common case) is the answer.
     """
+    if len(outcomes) == 1:
+        return outcomes[0]
     decided = [o for o in outcomes if o.result in (Result.MET, Result.NOT_MET)]
     if len({o.result for o in decided}) <= 1:
         return decided[0] if decided else outcomes[0]
@@ -126,6 +133,8 @@ def value_evidence(
 
 
 def context_evidence(pick: Pick, window_days: int) -> tuple[Evidence, ...]:
+    if not pick.older and not pick.unusable:
+        return ()
     older = f"older than the {window_days}-day window"
     out = [value_evidence(v, note=older) for v in pick.older]
     out += [value_evidence(v, note=f"not usable: {_why_unusable(v)}") for v in pick.unusable]

@@ -50,6 +50,8 @@ def _context_text(context: dict[str, str]) -> str:
 
 
 def _context_note(item: LabValue, context: dict[str, str]) -> str | None:
+    if not context:  # most rules ask for no context
+        return None
     missing = [f"{key} not recorded" for key in context if key not in item.context]
     return "; ".join(missing) or None
 
