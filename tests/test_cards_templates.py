@@ -75,15 +75,23 @@ def test_every_registry_status_has_display_text() -> None:
     assert templates.status("SOMETHING_NEW") == "Something new"
 
 
-def test_check_compiles_the_list_wording(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("evidence_value_unit", "$value $unit $nothing"),  # an entry with placeholders: an unknown one
+        ("met_heading", "### Met ($count)"),  # a fixed line: any placeholder
+        ("evidence_separator", "; $sep "),
+    ],
+)
+def test_check_reports_a_broken_list_wording_entry(tmp_path: Path, key: str, text: str) -> None:
     from cds.commands.check import CheckReport, check_card_wording
 
     good = CheckReport()
     check_card_wording(good, _write(tmp_path / "good", _shipped()))
     assert good.errors == []
     data = _shipped()
-    data["detail"]["evidence_value_unit"] = "$value $unit $nothing"
+    data["detail"][key] = text
     broken = CheckReport()
     check_card_wording(broken, _write(tmp_path / "broken", data))
     assert len(broken.errors) == 1
-    assert "evidence_value_unit" in broken.errors[0]
+    assert key in broken.errors[0]

@@ -147,7 +147,8 @@ def list_wording(templates: Templates) -> _ListWording:
             # (A literal "{reason}" in the wording is "{{reason}}" here: it only costs an unneeded escape.)
             items[section] = (positional(key, *names), "{reason}" in fmt(key))
         return _ListWording(
-            headings={s: fmt(f"detail.{s}_heading").format() for s in _SECTIONS},
+            # Fixed lines: compiled with no names, so a placeholder in one is a definition error (not a KeyError)
+            headings={s: positional(f"detail.{s}_heading").format() for s in _SECTIONS},
             items=items,
             needs=positional("detail.unknown_needs", "needs"),
             repeat=positional("detail.repeat_item", "text", "date"),
@@ -159,7 +160,7 @@ def list_wording(templates: Templates) -> _ListWording:
             limit=positional("detail.evidence_limit", "limit"),
             limit_unit=positional("detail.evidence_limit_unit", "limit", "unit"),
             limit_sources=templates.raw("detail.evidence_limit_source"),
-            separator=fmt("detail.evidence_separator").format(),
+            separator=positional("detail.evidence_separator").format(),
         )
 
     return templates.memo("detail-list-wording", build)
