@@ -1,9 +1,8 @@
-"""The database writes of one hook call, on the production SQLite settings (WAL; these two writes use the
-``synchronous=NORMAL`` pool, feedback the FULL one: see ``cds.db``).
+"""The database writes of one hook call, on the production SQLite settings (WAL; see ``cds.db``).
 
-Every authenticated call inserts its token's ``jti`` into the replay cache (one committed transaction);
-a call that returns cards also records card uuid -> trial (one more). Each commit is in the WAL when it returns
-(safe from a kill -9 of the server); the next fsync (feedback commit or checkpoint) puts it on disk.
+Every authenticated call inserts its token's ``jti`` into the replay cache (one committed transaction, on disk
+when it returns: ``synchronous=FULL``); a call that returns cards also records card uuid -> trial (one more,
+``synchronous=NORMAL``: in the WAL when it returns, safe from a kill -9 of the server, on disk with the next fsync).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ PART = "DB writes"
 def run(ctx: Context) -> None:
     from cds.db import open_database
 
-    ctx.heading(f"Part {PART}: SQLite WAL, the hook call's writes (synchronous=NORMAL) in {ctx.workdir}")
+    ctx.heading(f"Part {PART}: SQLite WAL, the hook call's two writes in {ctx.workdir}")
     db = open_database(f"sqlite:///{ctx.workdir / 'dbwrite.sqlite'}")
     n = ctx.reps(300, 50)
     cards, jtis, cpu = [], [], []

@@ -3,15 +3,17 @@
 SQLAlchemy Core. SQLite (the default, ``NK_CDS_DB`` a file path) runs in WAL mode through two connection pools
 on the same file, which differ only in when a commit reaches the disk:
 
-- ``engine``, ``synchronous=FULL``, for feedback (and reads): a transaction is on disk when ``COMMIT``
-  returns, so a feedback item acknowledged with 200 survives a kill -9 of the server and a power cut (as far
-  as the disk honours fsync);
-- ``bookkeeping``, ``synchronous=NORMAL``, for the two writes of every hook call (its token's ``jti``, its
-  card records). A commit is in the WAL file, safe from a kill -9 of the server (the operating system holds
-  it), and reaches the disk with the next fsync: the next feedback commit or checkpoint. Only a crash of the
-  machine itself in between can lose it, and what is lost then is a few token ids of tokens already used
-  (each expires within minutes) or which trial a just-shown card was about. The fsync cost ~0.15 ms of CPU
-  and ~0.6 ms of waiting per commit, twice per hook call, with the writer lock held (issue 7).
+- ``engine``, ``synchronous=FULL``, for feedback, the JWT replay cache and reads: a transaction is on disk when
+  ``COMMIT`` returns, so a feedback item acknowledged with 200, or a token id recorded as used, survives a kill -9
+  of the server and a power cut (as far as the disk honours fsync). The replay cache needs this: a token may
+  live for years (no bound on ``exp``), so a token id lost in a crash could be replayed until then;
+- ``bookkeeping``, ``synchronous=NORMAL``, for the card records every hook call writes (card uuid -> trial). A
+  commit is in the WAL file, safe from a kill -9 of the server (the operating system holds it), and reaches the
+  disk with the next fsync: the next commit through ``engine`` (every hook call records its token first, so
+  usually the next call), or a checkpoint. A crash of the machine itself in between can lose the latest card
+  records, that is, which trial a just-shown card was about (its feedback is then stored without a trial).
+  This saves one fsync per hook call (~0.15 ms of CPU and ~0.6 ms of waiting with the writer lock held,
+  issue 7).
 
 PostgreSQL is used when ``NK_CDS_DB`` is a ``postgresql+psycopg://`` URL: one pool, with its default
 ``synchronous_commit=on`` for every write.
@@ -102,6 +104,9 @@ def _utcnow() -> dt.datetime:
 
 
 def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -161,13 +166,14 @@ class TrialFeedback:
 
 
 class Database:
-    """Thin wrapper around one engine; safe to share between threads of one process."""
+    """Thin wrapper around the database's engines (``engine``, and ``bookkeeping`` for card records: see the
+    module docstring); safe to share between threads of one process."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
         sqlite_file = _sqlite_file(url)
-        # The hook call's own writes (module docstring); the same engine where a second pool would gain nothing.
+        # The card records (module docstring); the same engine where a second pool would gain nothing.
         self.bookkeeping = make_engine(url, synchronous="NORMAL") if sqlite_file else self.engine
         self.writers: WriterQueue | NoQueue = WriterQueue(sqlite_file) if sqlite_file else NoQueue()
         self._purge_lock = threading.Lock()
@@ -286,12 +292,12 @@ class Database:
         self._maybe_purge(now)
         row = {"iss": iss, "jti": jti, "expires_at": int(expires_at)}
         try:
-            with self.writers.turn(), self.bookkeeping.begin() as conn:
+            with self.writers.turn(), self.engine.begin() as conn:
                 conn.execute(insert(jwt_replay), row)
             return True
         except IntegrityError:
             pass
-        with self.writers.turn(), self.bookkeeping.begin() as conn:
+        with self.writers.turn(), self.engine.begin() as conn:
             deleted = conn.execute(
                 delete(jwt_replay).where(
                     jwt_replay.c.iss == iss, jwt_replay.c.jti == jti, jwt_replay.c.expires_at < int(now)
@@ -300,7 +306,7 @@ class Database:
         if not deleted:
             return False
         try:
-            with self.writers.turn(), self.bookkeeping.begin() as conn:
+            with self.writers.turn(), self.engine.begin() as conn:
                 conn.execute(insert(jwt_replay), row)
             return True
         except IntegrityError:
@@ -311,7 +317,7 @@ class Database:
             if now - self._last_purge < every_s:
                 return
             self._last_purge = now
-        with self.writers.turn(), self.bookkeeping.begin() as conn:
+        with self.writers.turn(), self.engine.begin() as conn:
             conn.execute(delete(jwt_replay).where(jwt_replay.c.expires_at < int(now)))
 
     def dispose(self) -> None:

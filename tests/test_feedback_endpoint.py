@@ -173,10 +173,10 @@ def test_sqlite_is_wal_with_synchronous_full_for_feedback_and_normal_for_bookkee
     db = make_app().extensions["nk_cds"].db
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: feedback
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: feedback, token ids
     with db.bookkeeping.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: token ids, card records
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: card records
     assert db.bookkeeping.url == db.engine.url  # the same file
 
 
