@@ -94,7 +94,7 @@ class Outcome:
     period ends, a minimum age is reached); None if time will not fix it.
     ``expires_on``: for MET, the first day it stops being met by time alone (the patient ages out).
     ``needs``: what data would decide an UNKNOWN result ("ANC within 14 days").
-    ``repeat``: labs that will be older than their window on a future enrolment date.
+    ``stale_on``: for MET, the first day a lab it relies on is older than its window (repeat the test before it).
     """
 
     result: Result

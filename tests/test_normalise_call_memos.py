@@ -97,12 +97,18 @@ def test_memos_are_filled_during_the_call_and_released_after_it(monkeypatch: pyt
         def notes(self) -> tuple[str, ...]:  # called once, at the end of build_facts
             builds.append(weakref.ref(self))
             sizes.append(
-                (len(self.lab_concepts), len(self.range_bounds), len(self.dates._seen), len(self.verdicts))
+                (
+                    len(self.lab_concepts),
+                    len(self.range_bounds),
+                    len(self.dates._seen),
+                    len(self.verdicts),
+                    len(self.matches),
+                )
             )
             return super().notes()
 
     monkeypatch.setattr(normalise, "Build", Spy)
-    b = patient()
+    b = patient().condition("neuroblastoma", onset_days_ago=400)
     for day in (1, 2, 3):
         b.lab("751-8", 1.2 + day, "10*9/L", days_ago=day, low=1.5, high=8.0)
     first = facts_of(b)

@@ -124,8 +124,8 @@ class Build:
     def remembered(self, name: str, value: Any, compute: Callable[[Any], T]) -> T:
         """``compute(value)`` (a pure function named ``name``, such as matching a code to groups), remembered for
         this call by the value's content: its ``marshal`` format-2 bytes, as the validation keys
-        (:func:`cds.normalise.validation.key`: equal bytes, equal content and types). A value that is not JSON
-        data is computed, not remembered."""
+        (:func:`cds.normalise.validation.key`: for JSON values, equal bytes mean equal content and types). A value
+        ``marshal`` cannot write is computed, not remembered."""
         try:
             key = (name, marshal.dumps(value, 2))
         except ValueError:

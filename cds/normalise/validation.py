@@ -25,8 +25,9 @@ leaf) and the ``marshal`` bytes of the content, so every key means "this check o
 it was computed. A record is looked up first by its *shape* (the part with its leaves replaced, complex elements
 as they are: a chart has a few dozen); only a shape not known yet is split into its skeleton and complex
 elements, each looked up alone, and the shape's verdict is their conjunction. Leaves are looked up one by one.
-Within one call by the key itself (the ``Build``'s ``seen`` dict, gone with the call); across calls in ``MEMO``,
-a process-wide ``VerdictMemo`` keyed by a 16-byte BLAKE2b digest of the key, so it holds no record content, only
+Within one call by the key itself (``Build.verdicts``, passed as ``seen``, gone with the call); across calls in ``MEMO``,
+a process-wide ``VerdictMemo`` keyed by a 16-byte BLAKE2b digest of the key (keyed with a random per-process salt,
+so a digest cannot be matched against a guessed record outside this process), so it holds no record content, only
 digests and booleans (bounded). Ids are never remembered (they do not recur), and a check that failed for a
 reason other than a validation error (``RecursionError``, ``MemoryError``, ...) is not remembered at all, nor is
 a shape whose verdict depended on such a check.
@@ -39,11 +40,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from hashlib import blake2b
+from os import urandom
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 Model = tuple[str, str]  # (fhir.resources.R4B module, class)
+_SALT = urandom(16)  # keys the memo's digests; per process tree (forked workers share it), never stored
 _STR = (str,)
 _NUMBER = (int, float)
 _DATE = "2000-01-01"
@@ -270,7 +273,7 @@ class VerdictMemo:
     ) -> tuple[bool, bool]:
         """(verdict, may be remembered) for ``key``: the remembered one, or ``check(*args)``'s, remembered when
         it may be (see :func:`_check`)."""
-        digest = blake2b(key, digest_size=16).digest()
+        digest = blake2b(key, digest_size=16, key=_SALT).digest()
         ok = self._verdicts.get(digest)
         if ok is not None:
             return ok, True
@@ -297,7 +300,8 @@ def key(name: str, data: Any) -> bytes:
 
     Format 2 of ``marshal`` writes every value in full (no back-references): the same content always gives the
     same bytes, and reading them back gives an equal value of the same types (``1``, ``1.0``, ``True`` and
-    ``"1"`` differ, so do ``0.0`` and ``-0.0``), so equal keys mean equal content. Three times cheaper than
+    ``"1"`` differ, so do ``0.0`` and ``-0.0``), so for JSON values (what a parsed request holds) equal keys mean
+    equal content. Three times cheaper than
     ``repr``. Keys are only compared within one process, never read back or stored. Raises ``ValueError`` for
     what JSON cannot hold (the caller then validates without the memo)."""
     return name.encode() + b"|" + marshal.dumps(data, 2)

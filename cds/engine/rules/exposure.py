@@ -190,7 +190,9 @@ def _judge(
     if spec.within is None:
         return Judged(tr.Tri.TRUE, evidence(), text)
     if anchor is not None and not records.want_outside and records.certainly_over(anchor):
-        return None  # the period is over: judge_within would judge it FALSE
+        return (
+            None  # the period is over: judge_within would judge it FALSE (_drugs skips the same case early)
+        )
     return judge_within(
         anchor, spec.within, today, evidence(), f"{text} on {anchor}" if anchor else text, text
     )
@@ -218,7 +220,7 @@ def _drugs(spec: ExposureSpec, ctx: Context, records: _Records) -> None:
             and anchor is not None
             and records.certainly_over(anchor)
         ):
-            continue  # what _judge would do: over, and enough records outside the period are kept
+            continue  # what _judge would do (keep the two tests alike): over, and enough outside records kept
         evidence = partial(_cached_drug_evidence, cache, position, d)
         judged = _judge(anchor, ongoing, spec, today, evidence, d.name, records)
         if judged is None:
