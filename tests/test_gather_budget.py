@@ -18,6 +18,12 @@ from tests.gather_support import PID, hook_request, patient, searchset
 pytestmark = pytest.mark.timeout(30)
 
 
+class _Server(ThreadingHTTPServer):
+    # The gatherer opens its ten searches at once. With the default listen backlog (5) a loaded machine can drop a
+    # connection request, and the client only retries it after 1 s: a healthy search then looks like a timeout.
+    request_queue_size = 64
+
+
 class SlowFhir:
     """Per resource type: ``"ok"``, ``"hang"`` (no answer until released) or ``"drip"`` (1 byte / 0.1 s)."""
 
@@ -50,7 +56,7 @@ class SlowFhir:
                     return
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/fhir"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
