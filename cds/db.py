@@ -18,10 +18,13 @@ on the same file, which differ only in when a commit reaches the disk:
 PostgreSQL is used when ``NK_CDS_DB`` is a ``postgresql+psycopg://`` URL: one pool, with its default
 ``synchronous_commit=on`` for every write.
 
-Every write is one short transaction that is committed before the function returns. Writers to a SQLite
-file take turns on a lock that wakes them as soon as the previous writer is done
-(``cds.db_writers.WriterQueue``) instead of polling SQLite's lock with sleeps. Nothing here logs the
-stored values (feedback comments may contain clinical text).
+Every write is committed before the function returns. Writes that threads of one process make at the same
+moment share one transaction per pool (group commit, ``cds.db_group_commit``): one writer turn and one fsync
+for several requests. So that a write never fails a shared transaction, the hot writes say what to do with a
+duplicate (``ON CONFLICT``) instead of catching ``IntegrityError``. Writers to a SQLite file take turns on a
+lock that wakes them as soon as the previous writer is done (``cds.db_writers.WriterQueue``) instead of
+polling SQLite's lock with sleeps. Nothing here logs the stored values (feedback comments may contain
+clinical text). SQLite 3.35 or newer is needed (``RETURNING``).
 
 A hook call writes twice: its token's ``jti`` before any work is done on the token's behalf (a replayed
 token must not get a FHIR search or a pipeline run), and its card records after the pipeline, before the
@@ -50,14 +53,18 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from cds.db_group_commit import GroupCommit
 from cds.db_writers import NoQueue, WriterQueue
 
 metadata = MetaData()
@@ -97,6 +104,30 @@ jwt_replay = Table(
     Column("expires_at", Integer, nullable=False),  # seconds since the epoch
     Index("ix_jwt_replay_expires_at", "expires_at"),
 )
+
+
+class _Statements:
+    """The writes that may share a transaction with other requests' writes (``cds.db_group_commit``), built once
+    per database: they must not fail on a duplicate, so they use the dialect's ``ON CONFLICT`` clauses, and they
+    say what they wrote with ``RETURNING`` (psycopg reports no rowcount for them)."""
+
+    def __init__(self, dialect: str) -> None:
+        insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+        # a card uuid seen before (a client re-sending a hookInstance) keeps its first record
+        self.record_card = (
+            insert_for(card_trials)
+            .on_conflict_do_nothing(index_elements=["card_uuid"])
+            .returning(card_trials.c.card_uuid)
+        )
+        # a token id is written unless it is there and unexpired: an expired one is replaced
+        remember = insert_for(jwt_replay).values(
+            iss=bindparam("iss"), jti=bindparam("jti"), expires_at=bindparam("expires_at")
+        )
+        self.remember_jti = remember.on_conflict_do_update(
+            index_elements=["iss", "jti"],
+            set_={"expires_at": remember.excluded.expires_at},
+            where=jwt_replay.c.expires_at < bindparam("now"),
+        ).returning(jwt_replay.c.jti)
 
 
 def _utcnow() -> dt.datetime:
@@ -176,6 +207,11 @@ class Database:
         # The card records (module docstring); the same engine where a second pool would gain nothing.
         self.bookkeeping = make_engine(url, synchronous="NORMAL") if sqlite_file else self.engine
         self.writers: WriterQueue | NoQueue = WriterQueue(sqlite_file) if sqlite_file else NoQueue()
+        self._writes = GroupCommit(self.engine, self.writers)
+        self._bookkeeping_writes = (
+            GroupCommit(self.bookkeeping, self.writers) if sqlite_file else self._writes
+        )
+        self._statements = _Statements(self.engine.dialect.name)
         self._purge_lock = threading.Lock()
         self._last_purge = 0.0
         _OPEN.add(self)
@@ -203,7 +239,8 @@ class Database:
     def record_cards(
         self, hook_instance: str, pairs: Iterable[tuple[str, str]], now: dt.datetime | None = None
     ) -> int:
-        """Remember which trial each returned card was about (one transaction). Returns rows written."""
+        """Remember which trial each returned card was about; committed before returning. A card uuid seen
+        before (a client re-sending a hookInstance) keeps its first record. Returns the rows written."""
         when = now or _utcnow()
         rows = [
             {"card_uuid": card_uuid, "nct_id": nct_id, "hook_instance": hook_instance, "created_at": when}
@@ -211,20 +248,8 @@ class Database:
         ]
         if not rows:
             return 0
-        try:
-            with self.writers.turn(), self.bookkeeping.begin() as conn:
-                conn.execute(insert(card_trials), rows)
-            return len(rows)
-        except IntegrityError:  # a card uuid seen before (a client re-sending a hookInstance): keep the first
-            written = 0
-            for row in rows:
-                try:
-                    with self.writers.turn(), self.bookkeeping.begin() as conn:
-                        conn.execute(insert(card_trials), row)
-                    written += 1
-                except IntegrityError:
-                    continue
-            return written
+        statement = self._statements.record_card
+        return self._bookkeeping_writes.run(lambda conn: len(conn.execute(statement, rows).all()))
 
     # -- feedback ---------------------------------------------------------------------------------
     def store_feedback(
@@ -235,8 +260,8 @@ class Database:
         rows = [_feedback_row(service_id, item, when) for item in items]
         if not rows:
             return 0
-        with self.writers.turn(), self.engine.begin() as conn:
-            conn.execute(insert(feedback), rows)
+        statement = insert(feedback)
+        self._writes.run(lambda conn: conn.execute(statement, rows))
         return len(rows)
 
     def all_feedback(self) -> list[FeedbackRow]:
@@ -285,40 +310,23 @@ class Database:
     def remember_jti(self, iss: str, jti: str, expires_at: int, now: float) -> bool:
         """Record a token id; ``False`` when (iss, jti) was already seen and has not expired.
 
-        The primary key makes this atomic across processes: of two workers inserting the same jti at
-        once, exactly one succeeds. Expired rows are purged now and then (and an expired duplicate is
-        replaced, so a jti may be reused after its earlier token expired).
+        One statement, atomic across processes (the primary key): of two workers inserting the same jti at
+        once, exactly one writes it. An expired duplicate is replaced (``ON CONFLICT ... DO UPDATE ... WHERE``
+        expired), so a jti may be reused after its earlier token expired; a live one is left alone and nothing
+        is written. Expired rows are purged now and then.
         """
         self._maybe_purge(now)
-        row = {"iss": iss, "jti": jti, "expires_at": int(expires_at)}
-        try:
-            with self.writers.turn(), self.engine.begin() as conn:
-                conn.execute(insert(jwt_replay), row)
-            return True
-        except IntegrityError:
-            pass
-        with self.writers.turn(), self.engine.begin() as conn:
-            deleted = conn.execute(
-                delete(jwt_replay).where(
-                    jwt_replay.c.iss == iss, jwt_replay.c.jti == jti, jwt_replay.c.expires_at < int(now)
-                )
-            ).rowcount
-        if not deleted:
-            return False
-        try:
-            with self.writers.turn(), self.engine.begin() as conn:
-                conn.execute(insert(jwt_replay), row)
-            return True
-        except IntegrityError:
-            return False
+        statement = self._statements.remember_jti
+        params = {"iss": iss, "jti": jti, "expires_at": int(expires_at), "now": int(now)}
+        return self._writes.run(lambda conn: conn.execute(statement, params).first() is not None)
 
     def _maybe_purge(self, now: float, every_s: float = 300.0) -> None:
         with self._purge_lock:
             if now - self._last_purge < every_s:
                 return
             self._last_purge = now
-        with self.writers.turn(), self.engine.begin() as conn:
-            conn.execute(delete(jwt_replay).where(jwt_replay.c.expires_at < int(now)))
+        statement = delete(jwt_replay).where(jwt_replay.c.expires_at < int(now))
+        self._writes.run(lambda conn: conn.execute(statement))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -58,7 +58,7 @@ class WriterQueue:
         busy timeout would), so a stuck writer elsewhere makes requests fail, not hang."""
         deadline = time.monotonic() + self.wait_s
         if not self._thread_lock.acquire(timeout=self.wait_s):
-            raise _locked(self.wait_s)
+            raise locked_error(self.wait_s)
         try:
             fd = self._descriptor()
             if fd is None:
@@ -106,12 +106,12 @@ def _flock_until(fd: int, deadline: float, wait_s: float) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise _locked(wait_s) from None
+                raise locked_error(wait_s) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.004)
 
 
-def _locked(wait_s: float) -> sqlite3.OperationalError:
+def locked_error(wait_s: float) -> sqlite3.OperationalError:
     return sqlite3.OperationalError(f"database is locked (no writer turn within {wait_s:g} s)")
 
 

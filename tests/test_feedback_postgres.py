@@ -6,8 +6,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
-from cds.db import open_database
+from cds.db import card_trials, open_database
 from tests.cds_service import DATA, SERVICE_ID, example_card, hook_request
 
 pytestmark = pytest.mark.slow
@@ -51,6 +52,17 @@ def test_replay_cache_in_postgres_is_atomic(postgres_db):
         results = list(pool.map(lambda _: db.remember_jti("iss", "same-jti", now + 60, now), range(16)))
     assert results.count(True) == 1
     assert db.remember_jti("iss", "same-jti", now + 200, now + 61) is True  # expired entry may be reused
+    assert db.remember_jti("iss", "same-jti", now + 300, now + 200) is False  # at expiry: still remembered
+    db.dispose()
+
+
+def test_card_records_in_postgres_keep_the_first_record_of_a_card(postgres_db):
+    db = open_database(postgres_db)
+    assert db.record_cards("hook-1", [("card-1", "NCT1"), ("card-2", "NCT2")]) == 2
+    assert db.record_cards("hook-1", [("card-1", "NCT9"), ("card-3", "NCT3")]) == 1
+    with db.engine.connect() as conn:
+        rows = dict(conn.execute(select(card_trials.c.card_uuid, card_trials.c.nct_id)).all())
+    assert rows == {"card-1": "NCT1", "card-2": "NCT2", "card-3": "NCT3"}
     db.dispose()
 
 

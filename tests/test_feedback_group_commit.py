@@ -1,0 +1,185 @@
+"""``cds.db_group_commit.GroupCommit``: concurrent writes of one process share a transaction, and each still
+gets its own result or error."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+
+from cds.db import make_engine, open_database
+from cds.db_group_commit import GroupCommit
+from cds.db_writers import NoQueue, WriterQueue
+
+
+@pytest.fixture
+def committer(tmp_path: Path) -> Iterator[GroupCommit]:
+    path = tmp_path / "g.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)"))
+    yield GroupCommit(engine, WriterQueue(path), wait_s=5.0)
+    engine.dispose()
+
+
+def _insert(key: str, value: int = 1) -> Callable[[Connection], str]:
+    def work(conn: Connection) -> str:
+        conn.execute(text("INSERT INTO t (k, v) VALUES (:k, :v)"), {"k": key, "v": value})
+        return key
+
+    return work
+
+
+def _rows(committer: GroupCommit) -> dict[str, int]:
+    """Read back through a new connection: only committed rows."""
+    with committer.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT k, v FROM t")).all())
+
+
+def _blocking(started: threading.Event, release: threading.Event) -> Callable[[Connection], str]:
+    def work(conn: Connection) -> str:
+        started.set()
+        assert release.wait(10)
+        return "blocker"
+
+    return work
+
+
+def _run_in_threads(
+    committer: GroupCommit, works: list[Callable[[Connection], Any]]
+) -> tuple[list[Any], list[threading.Thread]]:
+    """Start one thread per work: a list filled with each work's result or exception, and the threads."""
+    outcomes: list[Any] = [None] * len(works)
+
+    def call(i: int) -> None:
+        try:
+            outcomes[i] = committer.run(works[i])
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(works))]
+    for thread in threads:
+        thread.start()
+    return outcomes, threads
+
+
+def _join(*groups: list[threading.Thread]) -> None:
+    for threads in groups:
+        for thread in threads:
+            thread.join(timeout=20)
+            assert not thread.is_alive()
+
+
+def _wait_queued(committer: GroupCommit, n: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(committer._queued) < n:  # noqa: SLF001 - waiting for the test's threads to queue
+        assert time.monotonic() < deadline, "threads did not queue"
+        time.sleep(0.001)
+
+
+def test_a_single_write_is_committed_before_run_returns(committer: GroupCommit) -> None:
+    assert committer.run(_insert("a", 7)) == "a"
+    assert _rows(committer) == {"a": 7}
+    assert committer.batches == 1
+
+
+def test_writes_queued_behind_a_batch_share_the_next_transaction(committer: GroupCommit) -> None:
+    started, release = threading.Event(), threading.Event()
+    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    others, threads = _run_in_threads(committer, [_insert(f"k{i}", i) for i in range(5)])
+    _wait_queued(committer, 5)
+    release.set()
+    _join(blocker, threads)
+    assert first == ["blocker"]
+    assert others == [f"k{i}" for i in range(5)]
+    assert _rows(committer) == {f"k{i}": i for i in range(5)}
+    assert committer.batches == 2  # the blocker's, then one for the five queued meanwhile
+
+
+def test_a_failing_work_fails_alone_and_the_rest_of_its_batch_is_written(committer: GroupCommit) -> None:
+    committer.run(_insert("dup"))
+    started, release = threading.Event(), threading.Event()
+    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    outcomes, threads = _run_in_threads(committer, [_insert("x"), _insert("dup"), _insert("y")])
+    _wait_queued(committer, 3)
+    release.set()
+    _join(blocker, threads)
+    assert outcomes[0] == "x" and outcomes[2] == "y"
+    assert "UNIQUE constraint failed" in str(outcomes[1])
+    assert _rows(committer) == {"dup": 1, "x": 1, "y": 1}
+
+
+def test_a_failed_turn_fails_every_work_of_the_batch_without_retrying(tmp_path: Path) -> None:
+    class BrokenTurn(NoQueue):
+        turns = 0
+
+        @contextmanager
+        def turn(self) -> Iterator[None]:
+            BrokenTurn.turns += 1
+            raise sqlite3.OperationalError("database is locked")
+            yield  # pragma: no cover
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.sqlite'}")
+    committer = GroupCommit(engine, BrokenTurn())
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        committer.run(_insert("a"))
+    assert BrokenTurn.turns == 1
+    engine.dispose()
+
+
+def test_a_work_no_batch_takes_in_time_gets_the_locked_error(committer: GroupCommit) -> None:
+    committer.wait_s = 0.3
+    started, release = threading.Event(), threading.Event()
+    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    began = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        committer.run(_insert("late"))
+    assert 0.3 <= time.monotonic() - began < 5
+    release.set()
+    _join(blocker)
+    assert committer.run(_insert("after")) == "after"  # the committer still works
+    assert _rows(committer) == {"after": 1}
+
+
+def test_the_database_writes_through_group_commits(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'svc.sqlite'}")
+    now = 1_800_000_000.0
+    assert db.remember_jti("iss", "a", int(now) + 60, now)
+    assert db.record_cards("hook-1", [("card-1", "NCT1"), ("card-2", "NCT2")]) == 2
+    assert db.record_cards("hook-1", [("card-1", "NCT9"), ("card-3", "NCT3")]) == 1  # card-1 keeps its first
+    with db.engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT nct_id FROM card_trials WHERE card_uuid = 'card-1'")).scalar() == "NCT1"
+        )
+    assert db._writes.batches >= 1 and db._bookkeeping_writes.batches == 2  # noqa: SLF001
+    db.dispose()
+
+
+def test_concurrent_replays_of_one_token_are_accepted_once(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'svc.sqlite'}")
+    now = 1_800_000_000.0
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def replay() -> None:
+        accepted = db.remember_jti("iss", "same", int(now) + 60, now)
+        with lock:
+            results.append(accepted)
+
+    threads = [threading.Thread(target=replay) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(results) == [False] * 11 + [True]
+    db.dispose()
