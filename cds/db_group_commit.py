@@ -24,7 +24,9 @@ turn's own wait).
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -65,6 +67,7 @@ class GroupCommit:
         self._queued: list[_Pending[Any]] = []
         self._busy = False  # a leader is writing a batch
         self.batches = 0  # transactions committed, for tests and the benchmark
+        _COMMITTERS.add(self)
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a committed transaction (shared with concurrent works); its result or its error."""
@@ -96,11 +99,15 @@ class GroupCommit:
 
     def _lead(self) -> None:
         """Write everything queued so far, then pass the lead to the first work queued meanwhile."""
+        batch: list[_Pending[Any]] = []
         try:
             with self._mutex:
                 batch, self._queued = self._queued, []
             self._write(batch)
         finally:
+            for item in batch:  # only if the leader was interrupted (``_write`` answers every work)
+                if not item.done:
+                    item.finish(error=RuntimeError("the write was interrupted"))
             with self._mutex:
                 if self._queued:
                     successor = self._queued[0]
@@ -139,6 +146,18 @@ class GroupCommit:
                         raise _WorkFailed(exc) from exc
             self.batches += 1
         return results
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (gunicorn worker) starts with no batch: the parent's threads are not there to finish one."""
+    for committer in list(_COMMITTERS):
+        committer._mutex = threading.Lock()  # noqa: SLF001 - the committer's own fork hook
+        committer._queued = []  # noqa: SLF001
+        committer._busy = False  # noqa: SLF001
+
+
+_COMMITTERS: weakref.WeakSet[GroupCommit] = weakref.WeakSet()
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _WorkFailed(Exception):

@@ -3,6 +3,7 @@ gets its own result or error."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 import time
@@ -183,3 +184,57 @@ def test_concurrent_replays_of_one_token_are_accepted_once(tmp_path: Path) -> No
         thread.join(timeout=20)
     assert sorted(results) == [False] * 11 + [True]
     db.dispose()
+
+
+def _write_in_child(committer: GroupCommit) -> None:
+    committer.engine.dispose(close=False)  # as cds.db.after_fork does in a gunicorn worker
+    committer.wait_s = 3.0
+    committer.run(_insert("child"))
+
+
+def test_a_forked_child_does_not_wait_for_the_parents_batch(committer: GroupCommit) -> None:
+    """Forked while a parent thread leads a batch: the child's copy must not believe a batch is running."""
+    started, release = threading.Event(), threading.Event()
+    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    child = multiprocessing.get_context("fork").Process(target=_write_in_child, args=(committer,))
+    child.start()
+    time.sleep(0.3)
+    release.set()  # the parent's batch ends and frees the writer turn the child waits for
+    _join(blocker)
+    child.join(timeout=20)
+    assert child.exitcode == 0
+    assert _rows(committer) == {"child": 1}
+
+
+class _Interrupt(BaseException):
+    """Like KeyboardInterrupt or SystemExit: not an ``Exception``, so not handled as a failed write."""
+
+
+def test_an_interrupted_leader_answers_its_batch_and_passes_the_lead_on(committer: GroupCommit) -> None:
+    started, release = threading.Event(), threading.Event()
+    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+
+    def interrupted(conn: Connection) -> str:
+        raise _Interrupt
+
+    interrupted_outcome: list[BaseException] = []
+
+    def lead_then_interrupt() -> None:
+        try:
+            committer.run(interrupted)
+        except _Interrupt as exc:
+            interrupted_outcome.append(exc)
+
+    leader = threading.Thread(target=lead_then_interrupt)
+    leader.start()
+    _wait_queued(committer, 1)  # queued first: it leads the next batch
+    outcomes, threads = _run_in_threads(committer, [_insert("a")])
+    _wait_queued(committer, 2)
+    release.set()
+    _join(blocker, threads, [leader])
+    assert len(interrupted_outcome) == 1
+    assert isinstance(outcomes[0], RuntimeError) and "interrupted" in str(outcomes[0])
+    assert committer.run(_insert("b")) == "b"  # the lead was passed on: the committer still works
+    assert _rows(committer) == {"b": 1}
