@@ -22,7 +22,7 @@ from cds.normalise.answers import read_coded, read_score
 from cds.normalise.common import Build, as_dict, as_list, codings, texts
 from cds.normalise.dates import effective, raw_sort_key
 from cds.normalise.patient import age_in_duration
-from cds.normalise.units import Converted, convert_quantity, number, quantity_units
+from cds.normalise.units import Converted, convert_quantity, number, quantity_units, quantity_value
 
 COUNTED = frozenset({"final", "amended", "corrected"})
 EVIDENCE_ONLY = frozenset({"preliminary"})
@@ -288,9 +288,11 @@ def _reference_range(
     assert concept.units is not None
     for rng in as_list(holder.get("referenceRange")):
         rng = as_dict(rng)
-        rtype = [c for _s, c in codings(rng.get("type"))]
-        if rtype and "normal" not in rtype:
-            continue
+        rtype_cc = rng.get("type")
+        if rtype_cc is not None:  # (most ranges give no type: a normal range)
+            rtype = [c for _s, c in codings(rtype_cc)]
+            if rtype and "normal" not in rtype:
+                continue
         low = _memo_bound(rng.get("low"), value_units, concept, memo)
         high = _memo_bound(rng.get("high"), value_units, concept, memo)
         if high is not None and high <= 0:
@@ -348,10 +350,11 @@ def _range_bound(q: Any, value_units: list[str], concept: LabConcept) -> float |
     if not q:
         return None
     assert concept.units is not None
-    if not quantity_units(q) and value_units:
+    units = quantity_units(q)
+    if not units and value_units:
         q = {**q, "code": value_units[0]}
-    conv: Converted = convert_quantity(q, concept.units)
-    return conv.value
+        units = None  # the units of the new q
+    return quantity_value(q, concept.units, units)
 
 
 def _keep_recorded(
