@@ -65,9 +65,15 @@ class Leaf:
     stand_in: Any
     remember: bool = True  # False: never put in the process-wide memo (values that do not recur, such as ids)
     tag: str = field(init=False)  # "Class.field": the name its verdicts are keyed by (:func:`key`)
+    name: str = field(init=False)  # path[-1]
+    # the path to the leaf's holder: (element name, the path up to and including it) per step
+    steps: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tag", f"{self.carrier[1]}.{self.path[-1]}")
+        object.__setattr__(self, "name", self.path[-1])
+        steps = tuple((key, self.path[: depth + 1]) for depth, key in enumerate(self.path[:-1]))
+        object.__setattr__(self, "steps", steps)
 
 
 @dataclass(frozen=True)
@@ -232,21 +238,19 @@ def _take_leaves(
     copied: set[tuple[str, ...]] = set()
     taken: list[tuple[Leaf, Any]] = []
     for leaf in leaves:
-        *parents, name = leaf.path
         holder = skeleton
-        for depth, key in enumerate(parents):
+        for key, prefix in leaf.steps:  # (none for a top-level leaf)
             child = holder.get(key)
             if type(child) is not dict:
                 break
-            prefix = leaf.path[: depth + 1]
             if prefix not in copied:
                 child = holder[key] = dict(child)
                 copied.add(prefix)
             holder = child
         else:
-            value = holder.get(name)
+            value = holder.get(leaf.name)
             if type(value) in leaf.types:
-                holder[name] = leaf.stand_in
+                holder[leaf.name] = leaf.stand_in
                 taken.append((leaf, value))
     return skeleton, taken
 
