@@ -80,7 +80,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
     concept_memo = build.lab_concepts
-    keys: dict[int, tuple[str, FuzzyDate]] = {}  # selected candidates: raw sort key and date
+    # candidates: raw sort key, date and the concepts of the record's own code (in the reader's order)
+    keys: dict[int, tuple[str, FuzzyDate, list[str]]] = {}
     parse, tz = build.dates, build.tz
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
@@ -101,14 +102,18 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
             when = end or start or parse(obs.get("issued"), tz)
         if when is None or when.latest < horizon:
             continue
-        concepts = observation_concepts(obs, m, concept_memo)
+        code_concepts = _concepts_for_cc(obs.get("code"), m, concept_memo)
+        # (a record with components, rare, also counts for the components' concepts)
+        concepts = (
+            code_concepts if obs.get("component") is None else observation_concepts(obs, m, concept_memo)
+        )
         if not concepts:
             continue
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
             continue
         key = point if isinstance(point, str) else raw_sort_key(obs, "effective")
-        keys[index] = key, when
+        keys[index] = key, when, code_concepts
         for concept in concepts:
             candidates[concept].append((key, index))
     selected: set[int] = set()
@@ -120,8 +125,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         obs = observations[index]
         if not build.valid(obs, "Observation"):
             continue
-        key, when = keys[index]
-        for value in read_observation(obs, build, when):
+        key, when, code_concepts = keys[index]
+        for value in read_observation(obs, build, when, code_concepts):
             values[value.concept].append((key, value))
     return {concept: _newest_first(items) for concept, items in values.items()}
 
@@ -133,10 +138,13 @@ def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
     return tuple(v for _k, v in items)
 
 
-def read_observation(obs: dict[str, Any], build: Build, when: FuzzyDate | None = None) -> list[LabValue]:
+def read_observation(
+    obs: dict[str, Any], build: Build, when: FuzzyDate | None = None, code_concepts: list[str] | None = None
+) -> list[LabValue]:
     """Every concept value in one (validated) Observation: its own value and its components.
 
-    ``when``: the record's date when the caller has it already (the pre-filter of :func:`normalise_labs`)."""
+    ``when`` and ``code_concepts`` (the concepts of the record's ``code``, as :func:`_concepts_for_cc` gives
+    them): when the caller has them already (the pre-filter of :func:`normalise_labs`)."""
     m = build.mappings
     if when is None:
         start, end = effective(obs, "effective", build.tz, build.dates)
@@ -147,7 +155,9 @@ def read_observation(obs: dict[str, Any], build: Build, when: FuzzyDate | None =
     rid = f"Observation/{obs.get('id')}"
     status = str(obs.get("status"))
     out: list[LabValue] = []
-    for concept_name in _concepts_for_cc(obs.get("code"), m, build.lab_concepts):
+    if code_concepts is None:
+        code_concepts = _concepts_for_cc(obs.get("code"), m, build.lab_concepts)
+    for concept_name in code_concepts:
         concept = _redirect(m.lab(concept_name), obs, m)
         out.append(_value(obs, obs, concept, when, rid, status, obs.get("code"), build))
     for comp in as_list(obs.get("component")):
