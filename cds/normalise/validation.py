@@ -192,6 +192,14 @@ def leaf_adapter(leaf: Leaf) -> TypeAdapter[Any]:
     return TypeAdapter(carrier(*leaf.carrier).model_fields[leaf.path[-1]].annotation)
 
 
+@cache
+def leaf_validate(leaf: Leaf) -> Callable[[Any], object]:
+    """The leaf adapter's validation: its pydantic-core ``validator.validate_python`` (what
+    ``TypeAdapter.validate_python`` calls with its default arguments, without the Python wrapper around it:
+    0.53 -> 0.2 us, once per record for its id)."""
+    return leaf_adapter(leaf).validator.validate_python
+
+
 def _check(validate: Callable[[Any], object], data: Any) -> tuple[bool, bool]:
     """(verdict, may be remembered) of ``validate(data)``: a validation error is a verdict about the content; any
     other exception (``RecursionError``, ``MemoryError``, ...) still means "invalid" for this record but is not
@@ -206,7 +214,7 @@ def _check(validate: Callable[[Any], object], data: Any) -> tuple[bool, bool]:
 
 
 def _check_leaf(leaf: Leaf, value: Any) -> tuple[bool, bool]:
-    return _check(leaf_adapter(leaf).validate_python, value)
+    return _check(leaf_validate(leaf), value)
 
 
 def _take_leaf(part: dict[str, Any], leaf: Leaf) -> tuple[dict[str, Any], Any]:
