@@ -1,4 +1,4 @@
-"""``DrugMatcher.match`` / ``looks_anticancer`` read each distinct text once: repeating a text (a record's text
+"""``DrugMatcher.match`` / ``looks_anticancer`` / ``route`` read each distinct text once: repeating a text (a record's text
 and its coding displays are often the same string) or reordering texts changes nothing."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def test_repeated_and_reordered_texts_match_the_same(texts: list[str]) -> None:
     assert DRUGS.match(pairs, texts + texts[::-1] + texts) == once
     assert DRUGS.match(pairs, texts[::-1]) == once
     assert DRUGS.looks_anticancer([], texts * 3) == DRUGS.looks_anticancer([], texts)
+    assert DRUGS.route([], texts + texts[::-1] + texts) == DRUGS.route([], texts)
 
 
 def test_text_matches_are_found() -> None:  # the cases above are not all empty
@@ -36,3 +37,5 @@ def test_text_matches_are_found() -> None:  # the cases above are not all empty
     assert "cyclophosphamide" in ingredients and classes
     assert "investigational" in DRUGS.match([], ["study drug XY-12"] * 2)[1]
     assert DRUGS.looks_anticancer([], ["Carboplatin 450 MG Injection"] * 2)
+    assert DRUGS.route([], ["hydrocortisone 1 % Topical Cream"] * 2) == DRUGS.route([], ["topical"])
+    assert DRUGS.route([], ["hydrocortisone 1 % Topical Cream"]) is not None

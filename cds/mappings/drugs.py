@@ -101,11 +101,10 @@ class DrugMatcher:
             if hit:
                 return hit
         if self.route_regex is not None:
-            for text in texts:
-                if isinstance(text, str):
-                    m = self.route_regex.search(text)
-                    if m:
-                        return self.route_by_text[m.group(0).lower()]
+            for text in dict.fromkeys(t for t in texts if isinstance(t, str)):  # each distinct text once
+                m = self.route_regex.search(text)
+                if m:
+                    return self.route_by_text[m.group(0).lower()]
         return None
 
     def prednisone_factor(self, ingredients: Iterable[str]) -> float | None:

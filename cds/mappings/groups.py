@@ -68,7 +68,9 @@ class GroupMatcher:
 
     def match(self, codings: Iterable[tuple[Any, Any]], texts: Iterable[str]) -> frozenset[str]:
         """Groups matched by (system, code) pairs and free texts (displays, CodeableConcept.text)."""
-        text_list = [t for t in texts if isinstance(t, str) and t.strip()]
+        # Each distinct text once (a CodeableConcept's text and its coding display are often the same string):
+        # every text only adds to sets or decides an ``any``, so a repeat adds nothing (as in DrugMatcher.match).
+        text_list = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
         found: set[str] = set()
         excluded: set[str] = set()
         for system, code in codings:

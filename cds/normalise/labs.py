@@ -22,7 +22,7 @@ from cds.normalise.answers import read_coded, read_score
 from cds.normalise.common import Build, as_dict, as_list, codings, texts
 from cds.normalise.dates import effective, raw_sort_key
 from cds.normalise.patient import age_in_duration
-from cds.normalise.units import Converted, convert_quantity, number, quantity_units
+from cds.normalise.units import Converted, convert_quantity, number, quantity_units, quantity_value
 
 COUNTED = frozenset({"final", "amended", "corrected"})
 EVIDENCE_ONLY = frozenset({"preliminary"})
@@ -80,7 +80,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
     horizon = build.evaluation_date - dt.timedelta(days=LOOKBACK_DAYS)
     candidates: dict[str, list[tuple[str, int]]] = defaultdict(list)
     concept_memo = build.lab_concepts
-    keys: dict[int, tuple[str, FuzzyDate]] = {}  # selected candidates: raw sort key and date
+    # candidates: raw sort key, date and the concepts of the record's own code (in the reader's order)
+    keys: dict[int, tuple[str, FuzzyDate, list[str]]] = {}
     parse, tz = build.dates, build.tz
     for index, obs in enumerate(observations):
         if not isinstance(obs, dict):
@@ -101,14 +102,18 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
             when = end or start or parse(obs.get("issued"), tz)
         if when is None or when.latest < horizon:
             continue
-        concepts = observation_concepts(obs, m, concept_memo)
+        code_concepts = _concepts_for_cc(obs.get("code"), m, concept_memo)
+        # (a record with components, rare, also counts for the components' concepts)
+        concepts = (
+            code_concepts if obs.get("component") is None else observation_concepts(obs, m, concept_memo)
+        )
         if not concepts:
             continue
         if when.earliest > build.evaluation_date:
             build.count("Observation dated after the evaluation date ignored")
             continue
         key = point if isinstance(point, str) else raw_sort_key(obs, "effective")
-        keys[index] = key, when
+        keys[index] = key, when, code_concepts
         for concept in concepts:
             candidates[concept].append((key, index))
     selected: set[int] = set()
@@ -120,8 +125,8 @@ def normalise_labs(observations: list[Any], build: Build) -> dict[str, tuple[Lab
         obs = observations[index]
         if not build.valid(obs, "Observation"):
             continue
-        key, when = keys[index]
-        for value in read_observation(obs, build, when):
+        key, when, code_concepts = keys[index]
+        for value in read_observation(obs, build, when, code_concepts):
             values[value.concept].append((key, value))
     return {concept: _newest_first(items) for concept, items in values.items()}
 
@@ -133,10 +138,13 @@ def _newest_first(items: list[tuple[str, LabValue]]) -> tuple[LabValue, ...]:
     return tuple(v for _k, v in items)
 
 
-def read_observation(obs: dict[str, Any], build: Build, when: FuzzyDate | None = None) -> list[LabValue]:
+def read_observation(
+    obs: dict[str, Any], build: Build, when: FuzzyDate | None = None, code_concepts: list[str] | None = None
+) -> list[LabValue]:
     """Every concept value in one (validated) Observation: its own value and its components.
 
-    ``when``: the record's date when the caller has it already (the pre-filter of :func:`normalise_labs`)."""
+    ``when`` and ``code_concepts`` (the concepts of the record's ``code``, as :func:`_concepts_for_cc` gives
+    them): when the caller has them already (the pre-filter of :func:`normalise_labs`)."""
     m = build.mappings
     if when is None:
         start, end = effective(obs, "effective", build.tz, build.dates)
@@ -147,7 +155,9 @@ def read_observation(obs: dict[str, Any], build: Build, when: FuzzyDate | None =
     rid = f"Observation/{obs.get('id')}"
     status = str(obs.get("status"))
     out: list[LabValue] = []
-    for concept_name in _concepts_for_cc(obs.get("code"), m, build.lab_concepts):
+    if code_concepts is None:
+        code_concepts = _concepts_for_cc(obs.get("code"), m, build.lab_concepts)
+    for concept_name in code_concepts:
         concept = _redirect(m.lab(concept_name), obs, m)
         out.append(_value(obs, obs, concept, when, rid, status, obs.get("code"), build))
     for comp in as_list(obs.get("component")):
@@ -288,9 +298,11 @@ def _reference_range(
     assert concept.units is not None
     for rng in as_list(holder.get("referenceRange")):
         rng = as_dict(rng)
-        rtype = [c for _s, c in codings(rng.get("type"))]
-        if rtype and "normal" not in rtype:
-            continue
+        rtype_cc = rng.get("type")
+        if rtype_cc is not None:  # (most ranges give no type: a normal range)
+            rtype = [c for _s, c in codings(rtype_cc)]
+            if rtype and "normal" not in rtype:
+                continue
         low = _memo_bound(rng.get("low"), value_units, concept, memo)
         high = _memo_bound(rng.get("high"), value_units, concept, memo)
         if high is not None and high <= 0:
@@ -348,10 +360,11 @@ def _range_bound(q: Any, value_units: list[str], concept: LabConcept) -> float |
     if not q:
         return None
     assert concept.units is not None
-    if not quantity_units(q) and value_units:
+    units = quantity_units(q)
+    if not units and value_units:
         q = {**q, "code": value_units[0]}
-    conv: Converted = convert_quantity(q, concept.units)
-    return conv.value
+        units = None  # the units of the new q
+    return quantity_value(q, concept.units, units)
 
 
 def _keep_recorded(

@@ -75,15 +75,39 @@ def convert_quantity(quantity: Any, table: UnitTable, units: list[str] | None = 
     return convert(value, units, table, original)
 
 
+def quantity_value(quantity: Any, table: UnitTable, units: list[str] | None = None) -> float | None:
+    """``convert_quantity(quantity, table, units).value``, without the problem text and the recorded-value
+    string (for reference-range bounds, whose value alone is used)."""
+    if not isinstance(quantity, dict):
+        return None
+    value = number(quantity.get("value"))
+    if value is None or quantity.get("comparator") is not None:
+        return None
+    if units is None:
+        units = quantity_units(quantity)
+    if not units:
+        return value if table.unitless_ok else None
+    factor = _factor(units, table)
+    return None if factor is None else _tidy(value * factor)
+
+
+def _factor(units: list[str], table: UnitTable) -> float | None:
+    """The table's factor for the first of ``units`` it lists."""
+    for unit in units:
+        factor = table.factors.get(unit_key(unit))
+        if factor is not None:
+            return factor
+    return None
+
+
 def convert(value: float, units: list[str], table: UnitTable, original: str = "") -> Converted:
     if not units:
         if table.unitless_ok:
             return Converted(value, None, table.canonical, original)
         return Converted(None, "no unit recorded", original=original)
-    for unit in units:
-        factor = table.factors.get(unit_key(unit))
-        if factor is not None:
-            return Converted(_tidy(value * factor), None, table.canonical, original)
+    factor = _factor(units, table)
+    if factor is not None:
+        return Converted(_tidy(value * factor), None, table.canonical, original)
     for unit in units:
         reason = table.not_convertible.get(unit_key(unit))
         if reason:

@@ -47,15 +47,24 @@ def judge_within(
     return Judged(tr.Tri.FALSE, evidence, text)
 
 
-def conclude(judged: Sequence[Judged], found: str, none: str, outside: str) -> Outcome:
+def nothing_recorded(none: str) -> Outcome:
+    """What :func:`conclude` answers when no record matches: not met, with ``none`` as the reason."""
+    return make_outcome(Result.NOT_MET, none)
+
+
+def conclude(
+    judged: Sequence[Judged], found: str, none: str, outside: str, nothing: Outcome | None = None
+) -> Outcome:
     """Combine judged records into one predicate outcome.
 
     ``found``: prefix when a record counts ("interstitial lung disease recorded"); ``none``: reason when no record
     matches at all ("no interstitial lung disease recorded"); ``outside``: prefix when records match but none
-    counts ("last myelosuppressive chemotherapy more than 21 days ago").
+    counts ("last myelosuppressive chemotherapy more than 21 days ago"). ``nothing``: ``nothing_recorded(none)``
+    built once, when the rule's texts are prepared (the most common answer: outcomes are immutable, so one object
+    serves every call).
     """
     if not judged:
-        return make_outcome(Result.NOT_MET, none)
+        return nothing if nothing is not None else nothing_recorded(none)
     true = [j for j in judged if j.state == tr.Tri.TRUE]
     maybe = [j for j in judged if j.state == tr.Tri.UNKNOWN]
     if true:

@@ -16,7 +16,7 @@ from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import labels, ref, source_unknown, unmapped, when
-from cds.engine.rules._history import Judged, conclude, judge_within
+from cds.engine.rules._history import Judged, conclude, judge_within, nothing_recorded
 from cds.facts import ConditionFact
 from cds.results import Evidence, Outcome, make_evidence
 
@@ -49,6 +49,7 @@ class ConditionSpec:
     found: str
     none: str
     outside: str
+    nothing: Outcome  # nothing_recorded(none), built once
 
 
 def prepare_condition(rule: dict[str, Any]) -> ConditionSpec:
@@ -60,6 +61,7 @@ def prepare_condition(rule: dict[str, Any]) -> ConditionSpec:
     within = tr.Duration.parse(rule["within"]) if rule.get("within") else None
     qualifier = "active " if active_only and not name.startswith("active") else ""
     period = f" within {within}" if within else ""
+    none = f"no {qualifier}{name} recorded{period}"
     return ConditionSpec(
         groups=groups,
         ordered_groups=ordered,
@@ -69,8 +71,9 @@ def prepare_condition(rule: dict[str, Any]) -> ConditionSpec:
         within=within,
         name=name,
         found=f"{qualifier}{name} recorded{period}",
-        none=f"no {qualifier}{name} recorded{period}",
+        none=none,
         outside=f"{name} recorded, not within {within}",
+        nothing=nothing_recorded(none),
     )
 
 
@@ -119,4 +122,4 @@ def evaluate_condition(spec: ConditionSpec, ctx: Context) -> Outcome:
         )
     if incomplete and not any(j.state == tr.Tri.TRUE for j in judged):
         return source_unknown(["Condition"], spec.name)
-    return conclude(judged, spec.found, spec.none, spec.outside)
+    return conclude(judged, spec.found, spec.none, spec.outside, spec.nothing)

@@ -28,7 +28,7 @@ from cds.engine import timerules as tr
 from cds.engine.context import Context
 from cds.engine.registry import register
 from cds.engine.rules._common import DRUG_SOURCES, labels, ref, source_unknown, unavailable, unmapped, when
-from cds.engine.rules._history import SHOWN, Judged, conclude, judge_within
+from cds.engine.rules._history import SHOWN, Judged, conclude, judge_within, nothing_recorded
 from cds.facts import DrugExposure, FuzzyDate, ImmunizationFact, ProcedureFact
 from cds.results import Evidence, Outcome, make_evidence
 
@@ -80,6 +80,7 @@ class ExposureSpec:
     found: str
     none: str
     outside: str
+    nothing: Outcome  # nothing_recorded(none), built once
 
 
 def prepare_exposure(rule: dict[str, Any]) -> ExposureSpec:
@@ -116,6 +117,7 @@ def prepare_exposure(rule: dict[str, Any]) -> ExposureSpec:
         found=texts[0],
         none=texts[1],
         outside=texts[2],
+        nothing=nothing_recorded(texts[1]),
     )
 
 
@@ -327,4 +329,4 @@ def evaluate_exposure(spec: ExposureSpec, ctx: Context) -> Outcome:
     missing = unavailable(ctx, spec.sources)
     if missing and not any(j.state == tr.Tri.TRUE for j in judged):
         return source_unknown(missing, name)
-    return conclude(judged, spec.found, spec.none, spec.outside)
+    return conclude(judged, spec.found, spec.none, spec.outside, spec.nothing)
