@@ -32,6 +32,10 @@ QUIET_LOGGERS: tuple[str, ...] = (
     "gunicorn.access",
 )
 _HANDLER_NAME = "nk-cds-json"
+_QUIET_NAMES = frozenset(QUIET_LOGGERS)
+_QUIET_PREFIXES = tuple(name + "." for name in QUIET_LOGGERS)
+# One encoder for every line: ``json.dumps`` with these options builds a new encoder on each call.
+_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,7 +57,7 @@ class JsonFormatter(logging.Formatter):
 
             entry["exception"] = record.exc_info[0].__name__
             entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))[-4000:]
-        return json.dumps(entry, default=str, separators=(",", ":"))
+        return _encode(entry)
 
 
 class QuietLibrariesFilter(logging.Filter):
@@ -62,7 +66,7 @@ class QuietLibrariesFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             return True
-        return not any(record.name == name or record.name.startswith(name + ".") for name in QUIET_LOGGERS)
+        return not (record.name in _QUIET_NAMES or record.name.startswith(_QUIET_PREFIXES))
 
 
 def quiet_libraries() -> None:
@@ -107,6 +111,8 @@ def access_record(
     hook_instance: str | None = None,
     cards: int | None = None,
 ) -> None:
+    if not _access_log.isEnabledFor(logging.INFO):
+        return
     fields: dict[str, Any] = {
         "method": method,
         "route": route,
@@ -119,4 +125,21 @@ def access_record(
         fields["hookInstance"] = hook_instance
     if cards is not None:
         fields["cards"] = cards
-    logging.getLogger(ACCESS_LOGGER).info("request", extra={"fields": fields})
+    # ``Logger.info`` without its stack walk (``findCaller``): this function is always the caller
+    _access_log.handle(
+        _access_log.makeRecord(
+            ACCESS_LOGGER,
+            logging.INFO,
+            __file__,
+            _ACCESS_LINE,
+            "request",
+            (),
+            None,
+            "access_record",
+            {"fields": fields},
+        )
+    )
+
+
+_access_log = logging.getLogger(ACCESS_LOGGER)
+_ACCESS_LINE = access_record.__code__.co_firstlineno
