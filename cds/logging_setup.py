@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 ACCESS_LOGGER = "cds.access"
+_access_log = logging.getLogger(ACCESS_LOGGER)  # looked up once: getLogger takes the logging module's lock
 QUIET_LOGGERS: tuple[str, ...] = (
     "urllib3",
     "requests",
@@ -111,8 +112,6 @@ def access_record(
     hook_instance: str | None = None,
     cards: int | None = None,
 ) -> None:
-    if not _access_log.isEnabledFor(logging.INFO):
-        return
     fields: dict[str, Any] = {
         "method": method,
         "route": route,
@@ -125,21 +124,4 @@ def access_record(
         fields["hookInstance"] = hook_instance
     if cards is not None:
         fields["cards"] = cards
-    # ``Logger.info`` without its stack walk (``findCaller``): this function is always the caller
-    _access_log.handle(
-        _access_log.makeRecord(
-            ACCESS_LOGGER,
-            logging.INFO,
-            __file__,
-            _ACCESS_LINE,
-            "request",
-            (),
-            None,
-            "access_record",
-            {"fields": fields},
-        )
-    )
-
-
-_access_log = logging.getLogger(ACCESS_LOGGER)
-_ACCESS_LINE = access_record.__code__.co_firstlineno
+    _access_log.info("request", extra={"fields": fields})
