@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 ACCESS_LOGGER = "cds.access"
+_access_log = logging.getLogger(ACCESS_LOGGER)  # looked up once: getLogger takes the logging module's lock
 QUIET_LOGGERS: tuple[str, ...] = (
     "urllib3",
     "requests",
@@ -32,6 +33,10 @@ QUIET_LOGGERS: tuple[str, ...] = (
     "gunicorn.access",
 )
 _HANDLER_NAME = "nk-cds-json"
+_QUIET_NAMES = frozenset(QUIET_LOGGERS)
+_QUIET_PREFIXES = tuple(name + "." for name in QUIET_LOGGERS)
+# One encoder for every line: ``json.dumps`` with these options builds a new encoder on each call.
+_encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -53,7 +58,7 @@ class JsonFormatter(logging.Formatter):
 
             entry["exception"] = record.exc_info[0].__name__
             entry["stack"] = "".join(traceback.format_tb(record.exc_info[2]))[-4000:]
-        return json.dumps(entry, default=str, separators=(",", ":"))
+        return _encode(entry)
 
 
 class QuietLibrariesFilter(logging.Filter):
@@ -62,7 +67,7 @@ class QuietLibrariesFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             return True
-        return not any(record.name == name or record.name.startswith(name + ".") for name in QUIET_LOGGERS)
+        return not (record.name in _QUIET_NAMES or record.name.startswith(_QUIET_PREFIXES))
 
 
 def quiet_libraries() -> None:
@@ -119,4 +124,4 @@ def access_record(
         fields["hookInstance"] = hook_instance
     if cards is not None:
         fields["cards"] = cards
-    logging.getLogger(ACCESS_LOGGER).info("request", extra={"fields": fields})
+    _access_log.info("request", extra={"fields": fields})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import importlib
 import logging
 import re
 import time
@@ -28,6 +29,7 @@ from cds.http.state import EXTENSION_KEY, HookRunner, ServiceState
 from cds.logging_setup import access_record, configure_logging
 
 log = logging.getLogger("cds.http")
+PIPELINE_MODULES = ("cds.gather", "cds.engine", "cds.cards")  # imported by run_patient_view on its first call
 _UUID_LIKE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -36,12 +38,17 @@ def default_hook_runner(catalogue: Any, config: Config) -> HookRunner:
 
     A catalogue that cannot be loaded (a missing module, an invalid trial file) fails here, at start-up:
     ``nk-cds serve`` then refuses to start instead of answering every hook call with an error.
+    The pipeline's modules are imported here too (``run_patient_view`` imports them on its first call): the
+    gatherer brings fhirpy and aiohttp, about 0.3 s that each gunicorn worker's first hook call paid; now the
+    master imports them once before it forks.
     """
     from cds.normalise import warm_up
     from cds.pipeline import load_catalogue, run_patient_view
 
     loaded = catalogue if catalogue is not None else load_catalogue(config)
     warm_up()  # import the FHIR models now, not on the first patient's hook call
+    for module in PIPELINE_MODULES:
+        importlib.import_module(module)
 
     def run(req: dict[str, Any]) -> dict[str, Any]:
         return run_patient_view(req, loaded, config, dt.datetime.now(dt.UTC))
