@@ -38,7 +38,7 @@ from typing import Any
 
 from cds.engine import combinators, rules  # noqa: F401  (import registers every kind)
 from cds.engine.catalogue_memo import memo_for
-from cds.engine.combinators import COMBINATORS, review_override
+from cds.engine.combinators import COMBINATORS, negate, review_override
 from cds.engine.context import Context
 from cds.engine.registry import PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
 from cds.results import Outcome, Result, make_outcome
@@ -52,7 +52,8 @@ class Node:
     """One compiled rule.
 
     Exactly one of ``evaluator`` (a leaf kind), ``combine`` (``all``/``any``/``not`` over ``parts``) or
-    ``fixed`` (an unknown kind or a malformed combinator: a constant outcome) is set.
+    ``fixed`` (an unknown kind or a malformed combinator: a constant outcome) is set. A ``not`` also names
+    its one part as ``negated``, which :func:`evaluate_node` negates directly (no list of one part).
     """
 
     kind: Any  # the rule's ``kind`` as written (may be missing or not a string in bad input)
@@ -63,6 +64,7 @@ class Node:
     combine: Callable[[Sequence[Outcome]], Outcome] | None = None
     parts: tuple[Node, ...] = ()
     fixed: Outcome | None = None
+    negated: Node | None = None  # a ``not``'s part (``combine`` is then ``not``'s combinator over it)
     if_true_review: bool = False
     if_false_review: bool = False
     review_reason: str | None = None
@@ -101,6 +103,7 @@ def compile_rule(rule: Any) -> Node:
             key=_key(rule) if shared else None,
             combine=combine,
             parts=parts,
+            negated=parts[0] if kind == "not" else None,
             **overrides,
         )
     key = None if kind in TRIAL_KINDS else _key(rule)
@@ -126,16 +129,19 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
         known = memo.get(key)
         if known is not None:
             return known
-    if node.fixed is not None:
-        return node.fixed
-    if node.combine is not None:
-        outcome = node.combine([evaluate_node(part, ctx) for part in node.parts])
-    else:
+    evaluator = node.evaluator
+    if evaluator is not None:
         try:
-            outcome = node.evaluator(node.spec, ctx)  # type: ignore[misc]
+            outcome = evaluator(node.spec, ctx)
         except Exception:  # noqa: BLE001 - a defect in one rule must not break the whole evaluation
             log.exception("rule evaluation failed for kind %s in trial %s", node.kind, ctx.trial.id)
             return internal_error(node.kind)
+    elif node.negated is not None:
+        outcome = negate(evaluate_node(node.negated, ctx))
+    elif node.combine is not None:
+        outcome = node.combine([evaluate_node(part, ctx) for part in node.parts])
+    else:
+        return node.fixed  # type: ignore[return-value]  (a constant: no key, no overrides applied)
     if node.if_true_review or node.if_false_review:
         outcome = review_override(outcome, node.if_true_review, node.if_false_review, node.review_reason)
     if key is not None:
