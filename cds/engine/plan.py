@@ -25,6 +25,13 @@ Prepared specs
     spec that its evaluator receives instead of the dict (names, durations and reason texts are then not
     re-derived for every patient).
 
+Constant rules
+    A kind registered ``constant`` (``review``: its outcome is its text) compiles to a ``fixed`` node: its
+    outcome, with the rule's review overrides applied, is built once. A criterion whose rule is fixed and
+    that has no ``appliesWhen`` gets its :class:`~cds.results.CriterionResult` built once too
+    (``CompiledCriterion.result``, 36 of the 156 criteria of the five trials): it is returned as is for
+    every patient (results are immutable).
+
 Bad input never raises: an unknown kind is ``review``; a malformed combinator, a rule its kind cannot
 prepare or an evaluator error is ``unknown`` (logged without patient data).
 """
@@ -40,8 +47,9 @@ from cds.engine import combinators, rules  # noqa: F401  (import registers every
 from cds.engine.catalogue_memo import memo_for
 from cds.engine.combinators import COMBINATORS, negate, review_override
 from cds.engine.context import Context
-from cds.engine.registry import PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
-from cds.results import Outcome, Result, make_outcome
+from cds.engine.criterion_result import criterion_result
+from cds.engine.registry import CONSTANT_KINDS, PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
+from cds.results import CriterionResult, Outcome, Result, make_outcome
 from cds.trials import CriterionDef, Trial
 
 log = logging.getLogger(__name__)
@@ -52,7 +60,7 @@ class Node:
     """One compiled rule.
 
     Exactly one of ``evaluator`` (a leaf kind), ``combine`` (``all``/``any``/``not`` over ``parts``) or
-    ``fixed`` (an unknown kind or a malformed combinator: a constant outcome) is set. A ``not`` also names
+    ``fixed`` (an unknown kind, a malformed combinator or a constant kind: a constant outcome) is set. A ``not`` also names
     its one part as ``negated``, which :func:`evaluate_node` negates directly (no list of one part).
     """
 
@@ -114,6 +122,13 @@ def compile_rule(rule: Any) -> Node:
         except Exception:  # noqa: BLE001 - a malformed rule becomes unknown, as any evaluator error
             log.exception("rule preparation failed for kind %s", kind)
             return Node(kind=kind, rule=rule, key=None, fixed=internal_error(kind))
+    if kind in CONSTANT_KINDS:  # the prepared spec is the outcome (see registry)
+        fixed = spec
+        if overrides["if_true_review"] or overrides["if_false_review"]:
+            fixed = review_override(
+                spec, overrides["if_true_review"], overrides["if_false_review"], overrides["review_reason"]
+            )
+        return Node(kind=kind, rule=rule, key=None, spec=spec, fixed=fixed, **overrides)
     return Node(kind=kind, rule=rule, key=key, evaluator=REGISTRY[kind], spec=spec, **overrides)
 
 
@@ -154,6 +169,16 @@ class CompiledCriterion:
     criterion: CriterionDef
     rule: Node
     applies_when: Node | None
+    result: CriterionResult | None = None  # the same for every patient: a fixed rule, no appliesWhen
+
+
+def compile_criterion(criterion: CriterionDef) -> CompiledCriterion:
+    rule = compile_rule(criterion.rule)
+    applies_when = compile_rule(criterion.applies_when) if criterion.applies_when else None
+    result = None
+    if rule.fixed is not None and applies_when is None:
+        result = criterion_result(criterion, rule.fixed)
+    return CompiledCriterion(criterion=criterion, rule=rule, applies_when=applies_when, result=result)
 
 
 def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
@@ -162,14 +187,7 @@ def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
     memo = memo_for(trial)
     compiled = memo.get(_COMPILED)
     if compiled is None:
-        compiled = memo[_COMPILED] = tuple(
-            CompiledCriterion(
-                criterion=c,
-                rule=compile_rule(c.rule),
-                applies_when=compile_rule(c.applies_when) if c.applies_when else None,
-            )
-            for c in trial.criteria
-        )
+        compiled = memo[_COMPILED] = tuple(compile_criterion(c) for c in trial.criteria)
     return compiled
 
 
