@@ -79,15 +79,46 @@ def _reason(parts: Sequence[Outcome], joiner: str = "; ") -> str:
     return joiner.join(reasons)
 
 
+def _summary(
+    deciding: list[Outcome], joiner: str, with_needs: bool
+) -> tuple[str, tuple[Evidence, ...], tuple[str, ...]]:
+    """The deciding parts' reason, evidence and (``with_needs``) needs, as :func:`_reason`, :func:`_evidence`
+    and :func:`_needs` give them.
+
+    A single deciding part (the usual case: one part of two fails) gives its own reason (an empty one joins to
+    ``""`` as well), its evidence and its needs, still without repeats, so nothing is rebuilt from lists.
+    """
+    if len(deciding) == 1:
+        part = deciding[0]
+        evidence = part.evidence
+        needs = part.needs if with_needs else ()
+        return (
+            part.reason,
+            tuple(evidence) if len(evidence) < 2 else _evidence(deciding),
+            tuple(needs) if len(needs) < 2 else _needs(deciding),
+        )
+    return _reason(deciding, joiner), _evidence(deciding), _needs(deciding) if with_needs else ()
+
+
 def all_of(parts: Sequence[Outcome]) -> Outcome:
     """The worst part: not-met > unknown > review > met."""
     if not parts:
         return make_outcome(MET, "nothing to check")
     results = _results(parts)
     worst = _first_present(_ALL_PRIORITY, results)
-    deciding = [p for r, p in zip(results, parts, strict=True) if r == worst]
-    met = deciding if worst == MET else [p for r, p in zip(results, parts, strict=True) if r == MET]
-    expires = _min_date([p.expires_on for p in met])
+    if worst == MET:
+        deciding = met = parts
+    else:  # the deciding (worst) parts and the met ones, in one pass
+        deciding, met = [], []
+        for result, part in zip(results, parts, strict=True):
+            if result == worst:
+                deciding.append(part)
+            elif result == MET:
+                met.append(part)
+    expires = stale = None
+    if met:
+        expires = _min_date([p.expires_on for p in met])
+        stale = _min_date([p.stale_on for p in met])
     clears: dt.date | None = None
     if worst == NOT_MET:
         part_clears = [p.clears_on for p in deciding]
@@ -95,15 +126,8 @@ def all_of(parts: Sequence[Outcome]) -> Outcome:
             clears = max(part_clears)  # type: ignore[type-var]
             if expires is not None and expires <= clears:
                 clears = None  # a met part stops being met before the waiting ends
-    return make_outcome(
-        result=worst,
-        reason=_reason(deciding),
-        evidence=_evidence(deciding),
-        clears_on=clears,
-        expires_on=expires,
-        needs=_needs(deciding) if worst == UNKNOWN else (),
-        stale_on=_min_date([p.stale_on for p in met]),
-    )
+    reason, evidence, needs = _summary(deciding, "; ", worst == UNKNOWN)
+    return make_outcome(worst, reason, evidence, clears, expires, needs, stale)
 
 
 def any_of(parts: Sequence[Outcome]) -> Outcome:
@@ -121,15 +145,8 @@ def any_of(parts: Sequence[Outcome]) -> Outcome:
         expires = None if None in part_expiry else max(part_expiry)  # type: ignore[type-var]
         stale_days = [p.stale_on for p in deciding]
         stale = None if None in stale_days else max(stale_days)  # type: ignore[type-var]
-    return make_outcome(
-        result=best,
-        reason=_reason(deciding, " / " if best != NOT_MET else "; "),
-        evidence=_evidence(deciding),
-        clears_on=clears,
-        expires_on=expires,
-        needs=_needs(deciding) if best == UNKNOWN else (),
-        stale_on=stale,
-    )
+    reason, evidence, needs = _summary(deciding, " / " if best != NOT_MET else "; ", best == UNKNOWN)
+    return make_outcome(best, reason, evidence, clears, expires, needs, stale)
 
 
 def negate(part: Outcome) -> Outcome:

@@ -8,6 +8,7 @@ expires (a minor turns 18), the criterion clears that day at the latest.
 from __future__ import annotations
 
 from cds.engine.context import Context
+from cds.engine.criterion_result import criterion_result
 from cds.engine.plan import CompiledCriterion, Node, evaluate_node
 from cds.results import (
     MET,
@@ -17,7 +18,6 @@ from cds.results import (
     UNKNOWN,
     CriterionResult,
     Outcome,
-    make_criterion_result,
     make_outcome,
 )
 
@@ -51,23 +51,10 @@ def _gated(compiled: CompiledCriterion, applies_when: Node, ctx: Context) -> Out
 
 
 def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionResult:
-    criterion = compiled.criterion
+    if compiled.result is not None:
+        return compiled.result  # the same for every patient (see plan.compiled_trial)
     applies_when = compiled.applies_when
     outcome = (
         evaluate_node(compiled.rule, ctx) if applies_when is None else _gated(compiled, applies_when, ctx)
     )
-    result = outcome.result
-    not_met = result == NOT_MET
-    return make_criterion_result(
-        id=criterion.id,
-        type=criterion.type,
-        text=criterion.text,
-        result=result,
-        reason=outcome.reason,
-        evidence=outcome.evidence,
-        clears_on=outcome.clears_on if not_met else None,
-        expires_on=None if not_met else outcome.expires_on,
-        needs=outcome.needs if result in (UNKNOWN, REVIEW) else (),
-        curator_review=criterion.curator_review,
-        stale_on=outcome.stale_on,  # kept only where it matters: see verdict.decide
-    )
+    return criterion_result(compiled.criterion, outcome)

@@ -25,6 +25,13 @@ Prepared specs
     spec that its evaluator receives instead of the dict (names, durations and reason texts are then not
     re-derived for every patient).
 
+Constant rules
+    A kind registered ``constant`` (``review``: its outcome is its text) compiles to a ``fixed`` node: its
+    outcome, with the rule's review overrides applied, is built once. A criterion whose rule is fixed and
+    that has no ``appliesWhen`` gets its :class:`~cds.results.CriterionResult` built once too
+    (``CompiledCriterion.result``, 36 of the 156 criteria of the five trials): it is returned as is for
+    every patient (results are immutable).
+
 Bad input never raises: an unknown kind is ``review``; a malformed combinator, a rule its kind cannot
 prepare or an evaluator error is ``unknown`` (logged without patient data).
 """
@@ -38,10 +45,11 @@ from typing import Any
 
 from cds.engine import combinators, rules  # noqa: F401  (import registers every kind)
 from cds.engine.catalogue_memo import memo_for
-from cds.engine.combinators import COMBINATORS, review_override
+from cds.engine.combinators import COMBINATORS, negate, review_override
 from cds.engine.context import Context
-from cds.engine.registry import PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
-from cds.results import Outcome, Result, make_outcome
+from cds.engine.criterion_result import criterion_result
+from cds.engine.registry import CONSTANT_KINDS, PREPARE, REGISTRY, TRIAL_KINDS, Evaluator
+from cds.results import CriterionResult, Outcome, Result, make_outcome
 from cds.trials import CriterionDef, Trial
 
 log = logging.getLogger(__name__)
@@ -52,7 +60,8 @@ class Node:
     """One compiled rule.
 
     Exactly one of ``evaluator`` (a leaf kind), ``combine`` (``all``/``any``/``not`` over ``parts``) or
-    ``fixed`` (an unknown kind or a malformed combinator: a constant outcome) is set.
+    ``fixed`` (an unknown kind, a malformed combinator or a constant kind: a constant outcome) is set. A ``not`` also names
+    its one part as ``negated``, which :func:`evaluate_node` negates directly (no list of one part).
     """
 
     kind: Any  # the rule's ``kind`` as written (may be missing or not a string in bad input)
@@ -63,6 +72,7 @@ class Node:
     combine: Callable[[Sequence[Outcome]], Outcome] | None = None
     parts: tuple[Node, ...] = ()
     fixed: Outcome | None = None
+    negated: Node | None = None  # a ``not``'s part (``combine`` is then ``not``'s combinator over it)
     if_true_review: bool = False
     if_false_review: bool = False
     review_reason: str | None = None
@@ -101,6 +111,7 @@ def compile_rule(rule: Any) -> Node:
             key=_key(rule) if shared else None,
             combine=combine,
             parts=parts,
+            negated=parts[0] if kind == "not" else None,
             **overrides,
         )
     key = None if kind in TRIAL_KINDS else _key(rule)
@@ -111,6 +122,13 @@ def compile_rule(rule: Any) -> Node:
         except Exception:  # noqa: BLE001 - a malformed rule becomes unknown, as any evaluator error
             log.exception("rule preparation failed for kind %s", kind)
             return Node(kind=kind, rule=rule, key=None, fixed=internal_error(kind))
+    if kind in CONSTANT_KINDS:  # the prepared spec is the outcome (see registry)
+        fixed = spec
+        if overrides["if_true_review"] or overrides["if_false_review"]:
+            fixed = review_override(
+                spec, overrides["if_true_review"], overrides["if_false_review"], overrides["review_reason"]
+            )
+        return Node(kind=kind, rule=rule, key=None, spec=spec, fixed=fixed, **overrides)
     return Node(kind=kind, rule=rule, key=key, evaluator=REGISTRY[kind], spec=spec, **overrides)
 
 
@@ -126,16 +144,19 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
         known = memo.get(key)
         if known is not None:
             return known
-    if node.fixed is not None:
-        return node.fixed
-    if node.combine is not None:
-        outcome = node.combine([evaluate_node(part, ctx) for part in node.parts])
-    else:
+    evaluator = node.evaluator
+    if evaluator is not None:
         try:
-            outcome = node.evaluator(node.spec, ctx)  # type: ignore[misc]
+            outcome = evaluator(node.spec, ctx)
         except Exception:  # noqa: BLE001 - a defect in one rule must not break the whole evaluation
             log.exception("rule evaluation failed for kind %s in trial %s", node.kind, ctx.trial.id)
             return internal_error(node.kind)
+    elif node.negated is not None:
+        outcome = negate(evaluate_node(node.negated, ctx))
+    elif node.combine is not None:
+        outcome = node.combine([evaluate_node(part, ctx) for part in node.parts])
+    else:
+        return node.fixed  # type: ignore[return-value]  (a constant: no key, no overrides applied)
     if node.if_true_review or node.if_false_review:
         outcome = review_override(outcome, node.if_true_review, node.if_false_review, node.review_reason)
     if key is not None:
@@ -148,6 +169,16 @@ class CompiledCriterion:
     criterion: CriterionDef
     rule: Node
     applies_when: Node | None
+    result: CriterionResult | None = None  # the same for every patient: a fixed rule, no appliesWhen
+
+
+def compile_criterion(criterion: CriterionDef) -> CompiledCriterion:
+    rule = compile_rule(criterion.rule)
+    applies_when = compile_rule(criterion.applies_when) if criterion.applies_when else None
+    result = None
+    if rule.fixed is not None and applies_when is None:
+        result = criterion_result(criterion, rule.fixed)
+    return CompiledCriterion(criterion=criterion, rule=rule, applies_when=applies_when, result=result)
 
 
 def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
@@ -156,14 +187,7 @@ def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:
     memo = memo_for(trial)
     compiled = memo.get(_COMPILED)
     if compiled is None:
-        compiled = memo[_COMPILED] = tuple(
-            CompiledCriterion(
-                criterion=c,
-                rule=compile_rule(c.rule),
-                applies_when=compile_rule(c.applies_when) if c.applies_when else None,
-            )
-            for c in trial.criteria
-        )
+        compiled = memo[_COMPILED] = tuple(compile_criterion(c) for c in trial.criteria)
     return compiled
 
 
