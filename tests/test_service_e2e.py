@@ -201,3 +201,15 @@ def test_workers_run_with_a_short_gil_switch_interval():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     before, after = (float(x) for x in out.stdout.split())
     assert before == 0.005 and after == SWITCH_INTERVAL_S == 0.001
+
+
+def test_serve_defaults_to_two_workers_of_two_threads():
+    import argparse
+
+    from cds.commands.serve import gunicorn_options, register
+
+    parser = argparse.ArgumentParser()
+    register(parser)
+    opts = gunicorn_options(parser.parse_args([]))
+    assert (opts["workers"], opts["threads"], opts["worker_class"]) == (2, 2, "gthread")
+    assert gunicorn_options(parser.parse_args(["--threads", "8"]))["threads"] == 8

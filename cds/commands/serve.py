@@ -6,9 +6,13 @@ checked before any worker starts), then forks the workers (``preload_app``): the
 memory, and each drops the inherited database connections and opens its own (``cds.db.after_fork``). ``--port 0`` binds an
 ephemeral port; gunicorn logs ``Listening at: http://H:P`` on stderr.
 
-Worker settings (issue 7, measured with bench/ on 2 cores, typical patient with prefetch, 8 clients): 4 threads
-keep a worker answering while another request waits for FHIR searches (2 gave the same throughput within the
-machine's noise), and keep-alive (5 s) spares every client a TCP handshake per call. Each worker runs with a
+Worker settings (issue 7, measured with bench/ on 2 cores, typical patient with prefetch, 8 clients): 2 threads
+per worker (``--threads``). Python runs one thread of a process at a time, so calls that all compute only take
+turns, evicting each other's data from the CPU caches; fewer threads used less CPU per call. Paired runs at
+14:40-14:48 UTC, threads 4 / 2 / 1: 172-195 / 182-203 / 207-218 req/s in the quieter minutes, share of the two
+cores in use about 1.75 / 1.80 / 1.86. One thread would leave a worker idle while a call waits on the EHR's FHIR
+server (no prefetch), so the default keeps two; deployments whose EHR rarely sends prefetch should raise
+``--threads``. Keep-alive (5 s) spares every client a TCP handshake per call. Each worker runs with a
 1 ms GIL switch interval (``SWITCH_INTERVAL_S``; Python's default is 5 ms): a thread that released the GIL for
 a blocking call (the fsync of a database commit, with the writer turn held) waits up to the interval for it to
 come back while another thread runs the pipeline, and every other writer of every worker waits with it. With
@@ -35,7 +39,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=8080, help="port to bind; 0 = any free port (default 8080)"
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="threads per worker (default 2; raise it when calls often wait on FHIR searches)",
+    )
     parser.add_argument("--timeout", type=int, default=60, help="seconds before a silent worker is restarted")
 
 
