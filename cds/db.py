@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -67,6 +69,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from cds.db_group_commit import GroupCommit
 from cds.db_writers import NoQueue, WriterQueue
 
+log = logging.getLogger("cds.db")
 metadata = MetaData()
 _OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
 
@@ -106,13 +109,27 @@ jwt_replay = Table(
 )
 
 
+SQLITE_AT_LEAST = (3, 35, 0)  # RETURNING (3.35) and upsert (3.24)
+
+
+class UnsupportedDatabase(RuntimeError):
+    """The configured database cannot run the service's statements; raised when the database is opened."""
+
+
 class _Statements:
     """The writes that may share a transaction with other requests' writes (``cds.db_group_commit``), built once
     per database: they must not fail on a duplicate, so they use the dialect's ``ON CONFLICT`` clauses, and they
     say what they wrote with ``RETURNING`` (psycopg reports no rowcount for them)."""
 
     def __init__(self, dialect: str) -> None:
-        insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+        insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
+        if insert_for is None:
+            raise UnsupportedDatabase(f"NK_CDS_DB: {dialect} is not supported (SQLite or PostgreSQL)")
+        if dialect == "sqlite" and sqlite3.sqlite_version_info < SQLITE_AT_LEAST:
+            raise UnsupportedDatabase(
+                f"SQLite {sqlite3.sqlite_version} is too old: the service needs {'.'.join(map(str, SQLITE_AT_LEAST))}"
+                " or newer (INSERT ... ON CONFLICT ... RETURNING)"
+            )
         # a card uuid seen before (a client re-sending a hookInstance) keeps its first record
         self.record_card = (
             insert_for(card_trials)
@@ -326,7 +343,10 @@ class Database:
                 return
             self._last_purge = now
         statement = delete(jwt_replay).where(jwt_replay.c.expires_at < int(now))
-        self._writes.run(lambda conn: conn.execute(statement))
+        try:
+            self._writes.run(lambda conn: conn.execute(statement))
+        except Exception:  # noqa: BLE001 - housekeeping: a failed purge must not refuse a valid token
+            log.warning("could not purge expired token ids; tried again in %d s", every_s)
 
     def dispose(self) -> None:
         self.engine.dispose()

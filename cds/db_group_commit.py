@@ -1,10 +1,11 @@
 """Group commit: writes that threads of one process make at the same moment share one transaction.
 
 Issue 7: under concurrent load each hook call's two small writes (its token id, its card records) spent far
-longer waiting for the writer turn than writing (mean wait 15 ms, mean hold 2 ms, 2 workers x 4 threads at
-concurrency 8). The hold itself was stretched by the GIL: the writer releases it for every SQLite call and the
-fsync, another thread of the worker runs the pipeline meanwhile, and the writer gets it back only after the
-interpreter's switch interval (5 ms). Fewer, larger transactions pay that price once for several requests.
+longer waiting for the writer turn than writing (measured before this module: mean wait 15 ms, mean hold 2 ms,
+2 workers x 4 threads at concurrency 8, Python's default 5 ms switch interval). The hold itself was stretched by
+the GIL: the writer releases it for every SQLite call and the fsync, another thread of the worker runs the
+pipeline meanwhile, and the writer gets it back only after the interpreter's switch interval. Fewer, larger
+transactions pay that price once for several requests (``nk-cds serve`` also shortens the interval to 1 ms).
 
 ``GroupCommit.run(work)`` queues ``work`` (a function of a SQLAlchemy ``Connection``, its result returned) and:
 
@@ -14,12 +15,15 @@ interpreter's switch interval (5 ms). Fewer, larger transactions pay that price 
 - otherwise it waits; when the leader is done, the first of the works queued meanwhile leads the next batch.
 
 Works must not expect an error as an answer (use ``ON CONFLICT`` clauses instead of catching
-``IntegrityError``): an error rolls the whole batch back. Then each work of that batch is run again in its own
-transaction, so a faulty work fails alone and the others are written as if they had never shared a batch. A
-work's transaction is committed (durably, as its engine's ``synchronous`` setting says) before ``run`` returns.
-A thread that waited ``wait_s`` for a batch to start gets SQLite's "database is locked" error, as a busy timeout
-would; a work that a batch has already taken is waited for until that batch ends (it is bounded by the writer
-turn's own wait).
+``IntegrityError``): an error rolls the whole batch back. When a work itself is at fault (any error but one of
+the database's operational ones: a constraint, bad data, a bug), each work of that batch is run again in its
+own transaction, so the faulty work fails alone and the others are written as if they had never shared a batch.
+When the database is at fault (the writer turn, a lock, the connection, the commit: ``OperationalError`` and
+its kin), retrying would only multiply the wait, so every work of the batch fails with its own ``WriteFailed``
+(its ``__cause__`` is the database's error). A work's transaction is committed (durably, as its engine's
+``synchronous`` setting says) before ``run`` returns. A thread that waited ``wait_s`` for a batch to take its
+work gets ``WriteFailed``, as a busy timeout would; a work that a batch has already taken is waited for until
+that batch ends (one transaction, bounded by the writer turn's and the database's own timeouts).
 """
 
 from __future__ import annotations
@@ -31,8 +35,17 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 
-from cds.db_writers import WAIT_S, NoQueue, WriterQueue, locked_error
+from cds.db_writers import WAIT_S, NoQueue, WriterQueue
+
+# errors of the database rather than of a work: the whole batch fails, nothing is retried
+DATABASE_FAULTS = (OperationalError, InterfaceError, InternalError)
+
+
+class WriteFailed(Exception):
+    """A write could not be committed: no batch took it in time, or its batch's transaction failed."""
+
 
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
@@ -91,11 +104,11 @@ class GroupCommit:
         with self._mutex:
             if item.leads:  # the lead was passed to it just now
                 return
-            if item in self._queued:  # no batch took it in time: give up, as SQLite's busy timeout would
+            if item in self._queued:  # no batch took it in time: give up, as a busy timeout would
                 self._queued.remove(item)
-                item.finish(error=locked_error(self.wait_s))
+                item.finish(error=WriteFailed(f"no write turn within {self.wait_s:g} s"))
                 return
-        item.wake.wait()  # a batch holds it: that batch ends within the writer turn's own wait
+        item.wake.wait()  # a batch holds it: one transaction, bounded by the turn's and the database's timeouts
 
     def _lead(self) -> None:
         """Write everything queued so far, then pass the lead to the first work queued meanwhile."""
@@ -127,8 +140,10 @@ class GroupCommit:
                 self._write([item])
             return
         except Exception as exc:  # noqa: BLE001 - the turn, the connection or the commit failed: for all
-            for item in batch:
-                item.finish(error=exc)
+            for item in batch:  # each its own error: one shared object would collect every thread's traceback
+                failed = WriteFailed(f"the write's transaction failed: {type(exc).__name__}: {exc}")
+                failed.__cause__ = exc
+                item.finish(error=failed)
             return
         for item, result in zip(batch, results, strict=True):
             item.finish(result)
@@ -142,7 +157,9 @@ class GroupCommit:
                 for work in works:
                     try:
                         results.append(work(conn))
-                    except Exception as exc:  # noqa: BLE001 - told apart from a failed turn or commit
+                    except DATABASE_FAULTS:
+                        raise  # the database's fault, not the work's: no retry (module docstring)
+                    except Exception as exc:  # noqa: BLE001 - the work's own fault: retried alone
                         raise _WorkFailed(exc) from exc
             self.batches += 1
         return results

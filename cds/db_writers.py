@@ -59,7 +59,7 @@ class WriterQueue:
         busy timeout would), so a stuck writer elsewhere makes requests fail, not hang."""
         deadline = time.monotonic() + self.wait_s
         if not self._thread_lock.acquire(timeout=self.wait_s):
-            raise locked_error(self.wait_s)
+            raise _locked(self.wait_s)
         try:
             fd = self._descriptor()
             if fd is None:
@@ -110,12 +110,12 @@ def _flock_until(fd: int, deadline: float, wait_s: float) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise locked_error(wait_s) from None
+                raise _locked(wait_s) from None
             time.sleep(pause)
             pause = min(pause * 2, POLL_MAX_S)
 
 
-def locked_error(wait_s: float) -> sqlite3.OperationalError:
+def _locked(wait_s: float) -> sqlite3.OperationalError:
     return sqlite3.OperationalError(f"database is locked (no writer turn within {wait_s:g} s)")
 
 

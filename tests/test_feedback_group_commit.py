@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
-from cds.db import make_engine, open_database
-from cds.db_group_commit import GroupCommit
-from cds.db_writers import NoQueue, WriterQueue
+from cds import db as db_module
+from cds import db_group_commit as group_commit
+from cds.db import UnsupportedDatabase, make_engine, open_database
+from cds.db_group_commit import GroupCommit, WriteFailed
+from cds.db_writers import WriterQueue
 
 
 @pytest.fixture
@@ -120,30 +123,62 @@ def test_a_failing_work_fails_alone_and_the_rest_of_its_batch_is_written(committ
 
 
 def test_a_failed_turn_fails_every_work_of_the_batch_without_retrying(tmp_path: Path) -> None:
-    class BrokenTurn(NoQueue):
+    """The database's fault (here the writer turn): no retry, and each thread gets its own error."""
+    path = tmp_path / "b.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)"))
+
+    class SecondTurnFails(WriterQueue):
         turns = 0
 
         @contextmanager
         def turn(self) -> Iterator[None]:
-            BrokenTurn.turns += 1
-            raise sqlite3.OperationalError("database is locked")
-            yield  # pragma: no cover
+            SecondTurnFails.turns += 1
+            if SecondTurnFails.turns > 1:
+                raise sqlite3.OperationalError("database is locked")
+            with super().turn():
+                yield
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'b.sqlite'}")
-    committer = GroupCommit(engine, BrokenTurn())
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        committer.run(_insert("a"))
-    assert BrokenTurn.turns == 1
+    committer = GroupCommit(engine, SecondTurnFails(path), wait_s=5.0)
+    started, release = threading.Event(), threading.Event()
+    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    outcomes, threads = _run_in_threads(committer, [_insert(f"k{i}") for i in range(3)])
+    _wait_queued(committer, 3)
+    release.set()
+    _join(blocker, threads)
+    assert first == ["blocker"] and SecondTurnFails.turns == 2  # one turn for the three: not retried
+    assert all(isinstance(o, WriteFailed) and "database is locked" in str(o) for o in outcomes)
+    assert all(isinstance(o.__cause__, sqlite3.OperationalError) for o in outcomes)
+    assert len({id(o) for o in outcomes}) == 3  # not one object shared by three threads
+    assert _rows(committer) == {}
     engine.dispose()
 
 
-def test_a_work_no_batch_takes_in_time_gets_the_locked_error(committer: GroupCommit) -> None:
+def test_a_database_error_inside_a_batch_fails_the_batch_without_retrying(committer: GroupCommit) -> None:
+    def locked(conn: Connection) -> str:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    started, release = threading.Event(), threading.Event()
+    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    outcomes, threads = _run_in_threads(committer, [_insert("x"), locked, _insert("y")])
+    _wait_queued(committer, 3)
+    release.set()
+    _join(blocker, threads)
+    assert all(isinstance(o, WriteFailed) for o in outcomes)
+    assert _rows(committer) == {}  # x and y were not retried alone
+    assert committer.run(_insert("z")) == "z"
+
+
+def test_a_work_no_batch_takes_in_time_gets_write_failed(committer: GroupCommit) -> None:
     committer.wait_s = 0.3
     started, release = threading.Event(), threading.Event()
     _, blocker = _run_in_threads(committer, [_blocking(started, release)])
     assert started.wait(10)
     began = time.monotonic()
-    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+    with pytest.raises(WriteFailed, match="no write turn within 0.3 s"):
         committer.run(_insert("late"))
     assert 0.3 <= time.monotonic() - began < 5
     release.set()
@@ -238,3 +273,71 @@ def test_an_interrupted_leader_answers_its_batch_and_passes_the_lead_on(committe
     assert isinstance(outcomes[0], RuntimeError) and "interrupted" in str(outcomes[0])
     assert committer.run(_insert("b")) == "b"  # the lead was passed on: the committer still works
     assert _rows(committer) == {"b": 1}
+
+
+class _LateEvent(threading.Event):
+    """Reports a timed wait as timed out even when it was set: the race of a follower's timeout with its wake-up
+    (the lead handed over to it, or its batch done) at the same moment (from the session 4 review)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        got = super().wait(None if timeout is None else 10)
+        return got if timeout is None else False
+
+
+def test_a_timeout_at_the_moment_of_the_wake_up_still_gives_every_thread_its_result(
+    committer: GroupCommit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()  # the test's own: real events
+    monkeypatch.setattr(group_commit.threading, "Event", _LateEvent)  # the committer's
+    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    outcomes, threads = _run_in_threads(committer, [_insert(f"k{i}") for i in range(4)])
+    _wait_queued(committer, 4)
+    release.set()
+    _join(blocker, threads)
+    assert first == ["blocker"] and outcomes == [f"k{i}" for i in range(4)]
+    assert committer.batches == 2 and not committer._busy  # noqa: SLF001
+
+
+def test_an_old_sqlite_is_refused_when_the_database_is_opened(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version_info", (3, 34, 1))
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version", "3.34.1")
+    with pytest.raises(UnsupportedDatabase, match=r"SQLite 3\.34\.1 is too old: the service needs 3\.35\.0"):
+        open_database(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version_info", (3, 35, 0))
+    open_database(f"sqlite:///{tmp_path / 'new.sqlite'}").dispose()  # the oldest it accepts
+
+
+def test_serve_refuses_to_start_on_an_old_sqlite(tmp_path: Path, monkeypatch, capsys) -> None:
+    from cds.cli import main
+
+    monkeypatch.setattr(db_module.sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setenv("NK_CDS_AUTH", "off")
+    monkeypatch.setenv("NK_CDS_DB", str(tmp_path / "served.sqlite"))
+    assert main(["serve", "--port", "0"]) == 2
+    assert "is too old" in capsys.readouterr().err
+
+
+def test_other_databases_are_refused_with_a_clear_error() -> None:
+    with pytest.raises(UnsupportedDatabase, match="mysql is not supported"):
+        db_module._Statements("mysql")  # noqa: SLF001
+
+
+def test_a_failed_purge_does_not_refuse_a_valid_token(tmp_path: Path, monkeypatch, caplog) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'svc.sqlite'}")
+    real_run = db._writes.run  # noqa: SLF001
+    calls = {"n": 0}
+
+    def first_write_fails(work):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:  # the purge comes first
+            raise WriteFailed("disk full")
+        return real_run(work)
+
+    monkeypatch.setattr(db._writes, "run", first_write_fails)  # noqa: SLF001
+    now = 1_800_000_000.0
+    with caplog.at_level("WARNING", logger="cds.db"):
+        assert db.remember_jti("iss", "a", int(now) + 60, now) is True
+    assert "could not purge expired token ids" in caplog.text
+    assert not db.remember_jti("iss", "a", int(now) + 60, now + 1)  # the token id was still recorded
+    db.dispose()

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from cds.config import Config, ConfigError
-    from cds.db import open_database
+    from cds.db import UnsupportedDatabase, open_database
     from cds.logging_setup import configure_logging
 
     try:
@@ -91,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"nk-cds serve: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_level)
-    db = open_database(config.sqlalchemy_url())  # create the tables once, before the workers race for it
+    try:
+        db = open_database(config.sqlalchemy_url())  # create the tables once, before the workers race for it
+    except UnsupportedDatabase as exc:
+        print(f"nk-cds serve: {exc}", file=sys.stderr)
+        return 2
     db.dispose()
 
     class Server(BaseApplication):  # type: ignore[misc]
