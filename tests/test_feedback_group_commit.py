@@ -88,6 +88,22 @@ def _wait_queued(committer: GroupCommit, n: int) -> None:
         time.sleep(0.001)
 
 
+def _queued_behind_a_batch(
+    committer: GroupCommit, works: list[Callable[[Connection], Any]], events: tuple[Any, Any] | None = None
+) -> list[Any]:
+    """Hold a batch open, queue ``works`` behind it, let it end: the works' results or errors (they form the
+    next batch). ``events``: the (started, release) pair to use, when the test patched ``threading.Event``."""
+    started, release = events or (threading.Event(), threading.Event())
+    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
+    assert started.wait(10)
+    outcomes, threads = _run_in_threads(committer, works)
+    _wait_queued(committer, len(works))
+    release.set()
+    _join(blocker, threads)
+    assert first == ["blocker"]
+    return outcomes
+
+
 def test_a_single_write_is_committed_before_run_returns(committer: GroupCommit) -> None:
     assert committer.run(_insert("a", 7)) == "a"
     assert _rows(committer) == {"a": 7}
@@ -95,14 +111,7 @@ def test_a_single_write_is_committed_before_run_returns(committer: GroupCommit) 
 
 
 def test_writes_queued_behind_a_batch_share_the_next_transaction(committer: GroupCommit) -> None:
-    started, release = threading.Event(), threading.Event()
-    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
-    assert started.wait(10)
-    others, threads = _run_in_threads(committer, [_insert(f"k{i}", i) for i in range(5)])
-    _wait_queued(committer, 5)
-    release.set()
-    _join(blocker, threads)
-    assert first == ["blocker"]
+    others = _queued_behind_a_batch(committer, [_insert(f"k{i}", i) for i in range(5)])
     assert others == [f"k{i}" for i in range(5)]
     assert _rows(committer) == {f"k{i}": i for i in range(5)}
     assert committer.batches == 2  # the blocker's, then one for the five queued meanwhile
@@ -110,13 +119,7 @@ def test_writes_queued_behind_a_batch_share_the_next_transaction(committer: Grou
 
 def test_a_failing_work_fails_alone_and_the_rest_of_its_batch_is_written(committer: GroupCommit) -> None:
     committer.run(_insert("dup"))
-    started, release = threading.Event(), threading.Event()
-    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
-    assert started.wait(10)
-    outcomes, threads = _run_in_threads(committer, [_insert("x"), _insert("dup"), _insert("y")])
-    _wait_queued(committer, 3)
-    release.set()
-    _join(blocker, threads)
+    outcomes = _queued_behind_a_batch(committer, [_insert("x"), _insert("dup"), _insert("y")])
     assert outcomes[0] == "x" and outcomes[2] == "y"
     assert "UNIQUE constraint failed" in str(outcomes[1])
     assert _rows(committer) == {"dup": 1, "x": 1, "y": 1}
@@ -141,14 +144,8 @@ def test_a_failed_turn_fails_every_work_of_the_batch_without_retrying(tmp_path: 
                 yield
 
     committer = GroupCommit(engine, SecondTurnFails(path), wait_s=5.0)
-    started, release = threading.Event(), threading.Event()
-    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
-    assert started.wait(10)
-    outcomes, threads = _run_in_threads(committer, [_insert(f"k{i}") for i in range(3)])
-    _wait_queued(committer, 3)
-    release.set()
-    _join(blocker, threads)
-    assert first == ["blocker"] and SecondTurnFails.turns == 2  # one turn for the three: not retried
+    outcomes = _queued_behind_a_batch(committer, [_insert(f"k{i}") for i in range(3)])
+    assert SecondTurnFails.turns == 2  # one turn for the three: not retried
     assert all(isinstance(o, WriteFailed) and "database is locked" in str(o) for o in outcomes)
     assert all(isinstance(o.__cause__, sqlite3.OperationalError) for o in outcomes)
     assert len({id(o) for o in outcomes}) == 3  # not one object shared by three threads
@@ -160,13 +157,7 @@ def test_a_database_error_inside_a_batch_fails_the_batch_without_retrying(commit
     def locked(conn: Connection) -> str:
         raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
 
-    started, release = threading.Event(), threading.Event()
-    _, blocker = _run_in_threads(committer, [_blocking(started, release)])
-    assert started.wait(10)
-    outcomes, threads = _run_in_threads(committer, [_insert("x"), locked, _insert("y")])
-    _wait_queued(committer, 3)
-    release.set()
-    _join(blocker, threads)
+    outcomes = _queued_behind_a_batch(committer, [_insert("x"), locked, _insert("y")])
     assert all(isinstance(o, WriteFailed) for o in outcomes)
     assert _rows(committer) == {}  # x and y were not retried alone
     assert committer.run(_insert("z")) == "z"
@@ -287,15 +278,10 @@ class _LateEvent(threading.Event):
 def test_a_timeout_at_the_moment_of_the_wake_up_still_gives_every_thread_its_result(
     committer: GroupCommit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started, release = threading.Event(), threading.Event()  # the test's own: real events
+    events = (threading.Event(), threading.Event())  # the test's own: real events
     monkeypatch.setattr(group_commit.threading, "Event", _LateEvent)  # the committer's
-    first, blocker = _run_in_threads(committer, [_blocking(started, release)])
-    assert started.wait(10)
-    outcomes, threads = _run_in_threads(committer, [_insert(f"k{i}") for i in range(4)])
-    _wait_queued(committer, 4)
-    release.set()
-    _join(blocker, threads)
-    assert first == ["blocker"] and outcomes == [f"k{i}" for i in range(4)]
+    outcomes = _queued_behind_a_batch(committer, [_insert(f"k{i}") for i in range(4)], events)
+    assert outcomes == [f"k{i}" for i in range(4)]
     assert committer.batches == 2 and not committer._busy  # noqa: SLF001
 
 
