@@ -79,7 +79,7 @@ class GroupCommit:
         self._mutex = threading.Lock()
         self._queued: list[_Pending[Any]] = []
         self._busy = False  # a leader is writing a batch
-        self.batches = 0  # transactions committed, for tests and the benchmark
+        self.batches = 0  # transactions committed (the tests read it)
         _COMMITTERS.add(self)
 
     def run(self, work: Callable[[Connection], T]) -> T:
