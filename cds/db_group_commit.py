@@ -5,7 +5,7 @@ longer waiting for the writer turn than writing (measured before this module: me
 2 workers x 4 threads at concurrency 8, Python's default 5 ms switch interval). The hold itself was stretched by
 the GIL: the writer releases it for every SQLite call and the fsync, another thread of the worker runs the
 pipeline meanwhile, and the writer gets it back only after the interpreter's switch interval. Fewer, larger
-transactions pay that price once for several requests (``nk-cds serve`` also shortens the interval to 1 ms).
+transactions pay that price once for several requests.
 
 ``GroupCommit.run(work)`` queues ``work`` (a function of a SQLAlchemy ``Connection``, its result returned) and:
 

@@ -184,25 +184,6 @@ def test_gunicorn_options():
     )
 
 
-def test_workers_run_with_a_short_gil_switch_interval():
-    """``post_fork`` (what gunicorn runs in each new worker) sets the interval; run in a fresh interpreter."""
-    import argparse
-    import subprocess
-    import sys
-
-    from cds.commands.serve import SWITCH_INTERVAL_S, _post_fork, gunicorn_options
-
-    opts = gunicorn_options(argparse.Namespace(host="h", port=1, workers=2, threads=4, timeout=30))
-    assert opts["post_fork"] is _post_fork
-    code = (
-        "import sys; from cds.commands.serve import _post_fork; before = sys.getswitchinterval(); "
-        "_post_fork(None, None); print(before, sys.getswitchinterval())"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    before, after = (float(x) for x in out.stdout.split())
-    assert before == 0.005 and after == SWITCH_INTERVAL_S == 0.001
-
-
 def test_serve_defaults_to_two_workers_of_two_threads():
     import argparse
 

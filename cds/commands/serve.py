@@ -7,17 +7,15 @@ memory, and each drops the inherited database connections and opens its own (``c
 ephemeral port; gunicorn logs ``Listening at: http://H:P`` on stderr.
 
 Worker settings (issue 7, measured with bench/ on 2 cores, typical patient with prefetch, 8 clients): 2 threads
-per worker (``--threads``). Python runs one thread of a process at a time, so calls that all compute only take
-turns, evicting each other's data from the CPU caches; fewer threads used less CPU per call. Paired runs at
-14:40-14:48 UTC, threads 4 / 2 / 1: 172-195 / 182-203 / 207-218 req/s in the quieter minutes, share of the two
-cores in use about 1.75 / 1.80 / 1.86. One thread would leave a worker idle while a call waits on the EHR's FHIR
-server (no prefetch), so the default keeps two; deployments whose EHR rarely sends prefetch should raise
-``--threads``. Keep-alive (5 s) spares every client a TCP handshake per call. Each worker runs with a
-1 ms GIL switch interval (``SWITCH_INTERVAL_S``; Python's default is 5 ms): a thread that released the GIL for
-a blocking call (the fsync of a database commit, with the writer turn held) waits up to the interval for it to
-come back while another thread runs the pipeline, and every other writer of every worker waits with it. With
-1 ms, three paired runs gave 145/130/158 -> 152/162/176 req/s, p99 114/121/106 -> 94/86/76 ms, and the share of
-the two cores in use 1.62-1.74 -> 1.80-1.81; 0.5 ms used more CPU per request for no more throughput.
+per worker (``--threads``) and Python's default 5 ms GIL switch interval. Python runs one thread of a process at
+a time, so calls that all compute only take turns, evicting each other's data from the CPU caches; fewer threads,
+and fewer switches between them, use less CPU per call. Paired served runs at 15:12-15:15 UTC, 4 threads with a
+1 ms switch interval (which had beaten 4 threads with 5 ms: the holder of the database's writer turn gets the GIL
+back sooner) against 2 threads with 5 ms: 179/131/140/141/138 against 185/182/158/160/201 req/s, with 0.3-4 ms
+less CPU per call for the latter in every pair; with 2 threads, 1 ms lost to 5 ms in five pairs of five. One
+thread per worker used the least CPU but would leave a worker idle while a call waits on the EHR's FHIR server
+(no prefetch), so the default keeps two; deployments whose EHR rarely sends prefetch should raise ``--threads``.
+Keep-alive (5 s) spares every client a TCP handshake per call.
 """
 
 from __future__ import annotations
@@ -68,14 +66,10 @@ def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-SWITCH_INTERVAL_S = 0.001  # each worker's GIL switch interval: see the module docstring
-
-
 def _post_fork(_server: Any, _worker: Any) -> None:
     from cds.db import after_fork
 
     after_fork()
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 def run(args: argparse.Namespace) -> int:
