@@ -183,6 +183,7 @@ FAULTS = {
     "invalid json": (200, "{not json"),
     "html error page with 200": (200, {"Content-Type": "text/html"}, "<html><body>Error</body></html>"),
     "json array": (200, "[1, 2]"),
+    "json nested too deep": (200, "[" * 100_000),
     "operation outcome instead of bundle": (200, outcome()),
     "bundle with error outcome": (200, searchset([outcome("fatal")], mode="outcome")),
     "redirect to another origin": (302, {"Location": f"{EVIL}/fhir/Observation"}, ""),

@@ -24,7 +24,6 @@ reason that holds no URL query, token or patient data.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import re
 import time
@@ -38,6 +37,7 @@ from fhirpy import SyncFHIRClient
 
 from cds.gather.allowlist import onto_base, under_base
 from cds.gather.bundles import MEDICATION, read_page
+from cds.jsonio import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,8 @@ class FhirSource:
         finally:
             response.close()
         try:
-            body = json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = parse_json(b"".join(chunks))
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise FetchError("invalid JSON") from exc
         if not isinstance(body, dict):
             raise FetchError("not a JSON object")

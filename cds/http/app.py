@@ -24,6 +24,7 @@ from cds.db import open_database
 from cds.http import discovery, feedback, hooks, meta
 from cds.http.cors import install_cors
 from cds.http.guards import Unauthenticated
+from cds.http.json_provider import OrjsonProvider
 from cds.http.problems import operation_outcome, unauthorized
 from cds.http.state import EXTENSION_KEY, HookRunner, ServiceState
 from cds.logging_setup import access_record, configure_logging
@@ -62,8 +63,8 @@ def create_app(
     config = config or Config.from_env()
     configure_logging(config.log_level)
     app = Flask("cds")
+    app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     db = open_database(config.sqlalchemy_url())
     verifier = None
     if config.auth == "off":
