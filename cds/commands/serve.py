@@ -7,14 +7,14 @@ memory, and each drops the inherited database connections and opens its own (``c
 ephemeral port; gunicorn logs ``Listening at: http://H:P`` on stderr.
 
 Worker settings (issue 7, measured with bench/ on 2 cores, typical patient with prefetch, 8 clients): 2 threads
-per worker (``--threads``) and Python's default 5 ms GIL switch interval. Python runs one thread of a process at
-a time, so calls that all compute only take turns, evicting each other's data from the CPU caches; fewer threads,
-and fewer switches between them, use less CPU per call. Paired served runs at 15:12-15:15 UTC, 4 threads with a
-1 ms switch interval (which had beaten 4 threads with 5 ms: the holder of the database's writer turn gets the GIL
-back sooner) against 2 threads with 5 ms: 179/131/140/141/138 against 185/182/158/160/201 req/s, with 0.3-4 ms
-less CPU per call for the latter in every pair; with 2 threads, 1 ms lost to 5 ms in five pairs of five. One
-thread per worker used the least CPU but would leave a worker idle while a call waits on the EHR's FHIR server
-(no prefetch), so the default keeps two; deployments whose EHR rarely sends prefetch should raise ``--threads``.
+per worker (``--threads``), Python's default 5 ms GIL switch interval, and the compute gate (``cds.compute_gate``:
+one call at a time runs Python in a worker; a call waiting on the EHR's FHIR server lets the other thread compute).
+Python runs one thread of a process at a time, so calls that all compute only take turns, evicting each other's
+data from the CPU caches. Paired served runs, session 4: 2 threads beat 4 (with a 1 ms or 5 ms switch interval)
+in every pair; session 5: the gate beat no gate in 8 of 9 pairs (the cores busier: 1.82 rather than 1.75 of 2),
+and with the gate 4 threads lost to 2 in 3 of 3 pairs (more CPU per call). One thread per worker, with no gate,
+did about as well as the gate but would leave a worker idle while a call waits on FHIR searches. Deployments
+whose EHR rarely sends prefetch may raise ``--threads``: waiting calls do not hold the gate.
 Keep-alive (5 s) spares every client a TCP handshake per call.
 """
 

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from cds.compute_gate import released
 from cds.config import Config
 from cds.errors import BadRequest, PreconditionFailed
 from cds.gather.allowlist import is_allowed, redact, under_base
@@ -123,7 +124,8 @@ def _complete(
     pool = ThreadPoolExecutor(max_workers=min(_MAX_WORKERS, len(jobs)), thread_name_prefix="fhir")
     try:
         futures: dict[str, Future[_Outcome]] = {key: pool.submit(job) for key, job in jobs.items()}
-        wait(futures.values(), timeout=max(0.0, source.remaining()) + 0.25)
+        with released():  # other calls of this worker compute while the searches run
+            wait(futures.values(), timeout=max(0.0, source.remaining()) + 0.25)
         for key, future in futures.items():
             if future.done():
                 outcomes[key] = future.result()
@@ -220,7 +222,8 @@ def _resolve_medications(raw: RawPatient, source: FhirSource | None) -> None:
         raw.unavailable[MEDICATION] = UNAVAILABLE
         return
     try:
-        found = source.medications(missing)
+        with released():
+            found = source.medications(missing)
     except FetchError as exc:
         log.warning("Medication could not be obtained: %s", exc.reason)
         raw.unavailable[MEDICATION] = UNAVAILABLE

@@ -19,6 +19,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from cds.auth import JwtVerifier
+from cds.compute_gate import gated
 from cds.config import Config
 from cds.db import open_database
 from cds.http import discovery, feedback, hooks, meta
@@ -80,6 +81,7 @@ def create_app(
         app.register_blueprint(blueprint)
     _install_error_handlers(app)
     _install_access_log(app)
+    app.wsgi_app = gated(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
