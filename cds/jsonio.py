@@ -9,9 +9,14 @@ Why: parsing the request body and writing the response were ~19% of a served typ
   refuses is parsed again by ``json.loads``, so the verdict, the values and the error class are the standard
   library's. The one difference in values is integers beyond 64 bits, which orjson turns into floats: a document
   holding a run of 19 or more digits (anywhere, strings included: ~60 us to check on 88 kB) goes to
-  ``json.loads`` alone. ``finite=True`` (request bodies) refuses NaN, Infinity and overflowing numbers.
+  ``json.loads`` alone. ``finite=True`` (request bodies) refuses NaN, Infinity and overflowing numbers. Depth
+  differs slightly: orjson reads up to 1024 levels, ``json.loads`` stops at the interpreter's recursion limit
+  (1000 less the caller's own depth), so a document 1000-1024 levels deep is now read (the service answers it:
+  ``tests/test_service_hook.py``); deeper ones are refused as before.
 - ``dumps_bytes``: compact UTF-8 JSON, or None where orjson would not write what ``json.dumps`` writes (dates,
-  dataclasses, str/int subclasses, integers beyond 64 bits, non-string keys).
+  dataclasses, str/int subclasses, integers beyond 64 bits, non-string keys). Two differences remain, for values
+  no response of the service holds: NaN and infinities become ``null`` (``json.dumps`` writes ``NaN`` and
+  ``Infinity``, which are not JSON), and an ``Enum`` member is written as its value (``json.dumps`` raises).
 """
 
 from __future__ import annotations

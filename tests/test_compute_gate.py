@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import threading
 import time
@@ -9,10 +11,10 @@ import time
 import pytest
 import responses
 
-from cds import compute_gate
 from cds.compute_gate import FifoGate, gated, holds_gate, released
 from cds.config import Config
 from cds.gather import gather
+from cds.http.app import create_app
 from tests.gather_support import BASE, PID, FakeFhir, hook_request, searchset
 
 WAIT_S = 5.0
@@ -101,19 +103,20 @@ def test_the_holder_cannot_jump_the_queue():
 
 def test_released_lets_another_call_run_during_the_wait():
     other_ran = threading.Event()
+    seen: dict[str, bool] = {}
 
     def waits_on_network():
         with released():
-            assert not holds_gate()
-            assert other_ran.wait(WAIT_S)  # the other call can only run if the gate was let go
-        assert holds_gate()
+            seen["held while released"] = holds_gate()
+            seen["other ran meanwhile"] = other_ran.wait(WAIT_S)  # only if the gate was let go
+        seen["held after"] = holds_gate()
 
     first = run_in_thread(lambda: wsgi(waits_on_network)({}, None))
     time.sleep(0.05)
     second = run_in_thread(lambda: wsgi(other_ran.set)({}, None))
     second.join(WAIT_S)
     first.join(WAIT_S)
-    assert other_ran.is_set() and not first.is_alive()
+    assert seen == {"held while released": False, "other ran meanwhile": True, "held after": True}
 
 
 def test_released_outside_a_gated_call_does_nothing():
@@ -157,7 +160,6 @@ def test_a_forked_child_gets_a_free_gate():
     let_go.set()
     holder.join(WAIT_S)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert compute_gate._gate is not None
 
 
 # ---- the FHIR searches of gather() let the gate go -------------------------------------------------
@@ -211,3 +213,48 @@ def test_other_calls_compute_while_gather_waits_for_the_fhir_server(resource_typ
     assert (
         outcome["gathered"] - outcome["started"] < WAIT_S
     )  # not released: the search would have waited it out
+
+
+# ---- the request body is read with the gate let go ----------------------------------------------------
+
+
+class SlowBody(io.BytesIO):
+    """A request body whose bytes arrive only once ``arrived`` is set (a slow or stalled client)."""
+
+    def __init__(self, data: bytes, arrived: threading.Event) -> None:
+        super().__init__(data)
+        self.arrived = arrived
+
+    def read(self, *args):
+        self.arrived.wait(WAIT_S)
+        return super().read(*args)
+
+
+def test_a_slow_request_body_does_not_stop_other_calls(tmp_path):
+    app = create_app(Config(auth="off", db_url=str(tmp_path / "gate.sqlite")))
+    arrived = threading.Event()
+    body = json.dumps(hook_request(prefetch=None, fhir_server=None, token=None)).encode()
+    statuses: dict[str, object] = {}
+
+    def slow_post():
+        resp = app.test_client().post(
+            "/cds-services/nk-cell-trials",
+            input_stream=SlowBody(body, arrived),
+            content_type="application/json",
+            headers={"Content-Length": str(len(body))},
+        )
+        statuses["slow"] = (resp.status_code, arrived.is_set())
+
+    def quick_get():
+        statuses["quick"] = app.test_client().get("/cds-services").status_code
+        arrived.set()  # the body "arrives" only after the other call was answered
+
+    slow = run_in_thread(slow_post)
+    time.sleep(0.1)  # the slow call is inside the app, reading its body
+    started = time.monotonic()
+    quick = run_in_thread(quick_get)
+    quick.join(WAIT_S)
+    slow.join(2 * WAIT_S)
+    assert statuses["quick"] == 200
+    assert time.monotonic() - started < WAIT_S / 2  # it did not wait for the body to arrive
+    assert statuses["slow"][1] is True

@@ -167,6 +167,16 @@ def test_malformed_json_is_400(make_app, post, data):
     assert_outcome(post(make_app().test_client(), data=data), 400)
 
 
+@pytest.mark.parametrize("depth", [900, 1010, 1100])
+def test_deeply_nested_json_is_answered_not_500(make_app, post, depth):
+    """Depths around both parsers' limits (cds.jsonio): read and answered, or refused with a 400."""
+    body = json.dumps(hook_request())
+    body = body[:-1] + ', "extension": {"deep": ' + "[" * depth + "1" + "]" * depth + "}}"
+    resp = post(make_app().test_client(), data=body)
+    assert resp.status_code in (200, 400)
+    assert resp.status_code == 200 or resp.get_json()["resourceType"] == "OperationOutcome"
+
+
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", ""]
 )

@@ -103,10 +103,37 @@ def test_not_json_is_refused_without_finite_too(raw):
         parse_json(raw)
 
 
+def depth_of(value) -> int:
+    """Nesting depth of a list-of-lists document, without recursion."""
+    depth = 0
+    while isinstance(value, list):
+        value, depth = value[0], depth + 1
+    return depth
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"1" + b"]" * depth
+
+
 @pytest.mark.parametrize("finite", [True, False])
-def test_too_deep_is_refused(finite):
+def test_deep_documents_within_both_parsers_limits_are_read(finite):
+    assert depth_of(parse_json(nested(500), finite=finite)) == 500 == depth_of(stdlib(nested(500)))
+
+
+@pytest.mark.parametrize("finite", [True, False])
+def test_depth_beyond_the_standard_librarys_limit_but_within_orjsons_is_read(finite):
+    """The documented difference: json.loads stops at the recursion limit (1000 less the caller's depth),
+    orjson at 1024 levels; the service answers such documents (test_service_hook)."""
+    with pytest.raises(RecursionError):
+        stdlib(nested(1010))
+    assert depth_of(parse_json(nested(1010), finite=finite)) == 1010
+
+
+@pytest.mark.parametrize("finite", [True, False])
+@pytest.mark.parametrize("raw", [b"[" * 100_000, nested(1100), nested(5000)])
+def test_too_deep_is_refused(finite, raw):
     with pytest.raises((ValueError, RecursionError)):
-        parse_json(b"[" * 100_000, finite=finite)
+        parse_json(raw, finite=finite)
 
 
 def has_big_int(value) -> bool:
@@ -194,6 +221,11 @@ def test_debug_responses_are_indented_by_flask():
     with flask_app.app_context():
         body = flask_app.json.response({"a": 1}).get_data(as_text=True)
     assert body == '{\n  "a": 1\n}\n'
+
+
+def test_non_finite_floats_are_written_as_null_not_as_the_non_json_nan():
+    """The one documented difference from json.dumps (no response of the service holds such a number)."""
+    assert dumps_bytes([math.nan, math.inf, -math.inf]) == b"[null,null,null]"
 
 
 def test_floats_keep_their_shortest_form():

@@ -8,13 +8,14 @@ ephemeral port; gunicorn logs ``Listening at: http://H:P`` on stderr.
 
 Worker settings (issue 7, measured with bench/ on 2 cores, typical patient with prefetch, 8 clients): 2 threads
 per worker (``--threads``), Python's default 5 ms GIL switch interval, and the compute gate (``cds.compute_gate``:
-one call at a time runs Python in a worker; a call waiting on the EHR's FHIR server lets the other thread compute).
-Python runs one thread of a process at a time, so calls that all compute only take turns, evicting each other's
-data from the CPU caches. Paired served runs, session 4: 2 threads beat 4 (with a 1 ms or 5 ms switch interval)
-in every pair; session 5: the gate beat no gate in 8 of 9 pairs (the cores busier: 1.82 rather than 1.75 of 2),
-and with the gate 4 threads lost to 2 in 3 of 3 pairs (more CPU per call). One thread per worker, with no gate,
-did about as well as the gate but would leave a worker idle while a call waits on FHIR searches. Deployments
-whose EHR rarely sends prefetch may raise ``--threads``: waiting calls do not hold the gate.
+one call at a time runs the service's Python in a worker; a call lets it go while its request body arrives and
+while it waits for FHIR searches). Python runs one thread of a process at a time, so calls that all compute only
+take turns, evicting each other's data from the CPU caches. Session 4: 2 threads beat 4 (with a 1 ms or 5 ms
+switch interval) in every pair. Session 5: the gate beat no gate in 8 of 9 back-to-back pairs and 7 of 10
+interleaved rounds (the cores busier: 1.81-1.82 rather than 1.73-1.75 of 2), and with the gate 4 threads lost to 2
+in 3 of 3 pairs (more CPU per call). One thread per worker, with no gate, did about as well as the gate but would
+leave a worker idle while a call waits on FHIR searches. Deployments whose EHR rarely sends prefetch may raise
+``--threads``: calls waiting on FHIR searches do not hold the gate.
 Keep-alive (5 s) spares every client a TCP handshake per call.
 """
 

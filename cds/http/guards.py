@@ -14,6 +14,7 @@ from flask import request
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from cds.auth import AuthError, expected_audience
+from cds.compute_gate import released
 from cds.http.problems import operation_outcome
 from cds.http.state import state
 from cds.jsonio import parse_json
@@ -107,7 +108,8 @@ def _read_body(limit: int) -> bytes:
 
 def read_json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a 400 (413 if the stream exceeds the limit)."""
-    raw = _read_body(state().config.max_request_bytes)
+    with released():  # the body may still be arriving: other calls compute meanwhile (cds.compute_gate)
+        raw = _read_body(state().config.max_request_bytes)
     try:
         body = parse_json(raw, finite=True)
     except (ValueError, RecursionError, UnicodeDecodeError):

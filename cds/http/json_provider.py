@@ -1,6 +1,7 @@
 """Flask's JSON provider writing responses with orjson (``cds.jsonio.dumps_bytes``): compact, keys in insertion
 order, UTF-8 rather than ``\\uXXXX`` escapes (the same JSON values). What orjson would not write as the standard
-library does, and the indented debug form, go to Flask's own provider, unchanged.
+library does, and the indented debug form, go to Flask's own provider, unchanged (the two exceptions, non-finite
+floats and ``Enum`` members, are in ``cds.jsonio``).
 """
 
 from __future__ import annotations
