@@ -91,3 +91,23 @@ def test_a_partial_date_reaching_into_the_window_does_not_stop_the_search() -> N
     pick = pick_latest([*months, exact], 14, today, _usable)
     assert pick.value is exact
     assert pick.older == tuple(months[:3])
+
+
+@pytest.mark.parametrize(
+    ("today", "window"),
+    [
+        (dt.date(1, 1, 20), 30),  # the window would start before 0001-01-01: every past day is in it
+        (dt.date(1, 1, 20), 19),  # starts on 0001-01-01 exactly
+        (dt.date(1, 1, 20), 18),  # starts the day after: 0001-01-01 is out
+        (dt.date(2026, 3, 1), 10**6),  # far beyond the calendar
+        (dt.date(2026, 3, 1), -1),  # a negative window holds no day
+        (dt.date(9999, 12, 30), -5),  # a negative window whose start is past 9999-12-31
+    ],
+)
+def test_windows_at_the_ends_of_the_calendar(today: dt.date, window: int) -> None:
+    """The precomputed first day of the window gives what ``tr.in_window`` gives, on both sides of its edge."""
+    days = [today - dt.timedelta(days=n) for n in range(0, (today - dt.date.min).days + 1, 1)][:40]
+    values = [lab("anc", 1.0 + i, on=FuzzyDate.of(day)) for i, day in enumerate(days)]
+    assert pick_latest(values, window, today, _usable) == _every_value(values, window, today, _usable)
+    if window > 0 and (today - dt.date.min).days >= 0:
+        assert pick_latest(values, window, today, _usable).value is values[0]

@@ -54,7 +54,9 @@ def evaluate_criterion(compiled: CompiledCriterion, ctx: Context) -> CriterionRe
     if compiled.result is not None:
         return compiled.result  # the same for every patient (see plan.compiled_trial)
     applies_when = compiled.applies_when
-    outcome = (
-        evaluate_node(compiled.rule, ctx) if applies_when is None else _gated(compiled, applies_when, ctx)
-    )
+    if applies_when is not None:
+        return criterion_result(compiled.criterion, _gated(compiled, applies_when, ctx))
+    outcome = evaluate_node(compiled.rule, ctx)
+    if outcome is compiled.rule.nothing:  # no record found: the result was built once (plan.compiled_trial)
+        return compiled.nothing_result  # type: ignore[return-value]
     return criterion_result(compiled.criterion, outcome)

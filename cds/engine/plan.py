@@ -32,6 +32,17 @@ Constant rules
     (``CompiledCriterion.result``, 36 of the 156 criteria of the five trials): it is returned as is for
     every patient (results are immutable).
 
+"Nothing recorded" outcomes
+    A prepared spec may carry ``nothing`` (condition and exposure rules): the outcome its evaluator returns, as
+    that very object, when no record matches (the most common answer). The node keeps it as ``Node.nothing``
+    when its review overrides leave it as it is, and a ``not`` over such a node builds its own ``nothing``
+    (the negation, with the ``not``'s overrides applied) once, at compile time: when its part answers with the
+    part's ``nothing`` object, the ``not`` answers with its own, without building a new outcome. A criterion
+    without ``appliesWhen`` likewise keeps its result for its rule's ``nothing``
+    (``CompiledCriterion.nothing_result``). These are catalogue objects, the same for every patient; a part that
+    answers with any other object is negated as usual. In the five trials most of the ``not``
+    evaluations of a typical call (47 of 83), and 20 of its criteria, take this path.
+
 Bad input never raises: an unknown kind is ``review``; a malformed combinator, a rule its kind cannot
 prepare or an evaluator error is ``unknown`` (logged without patient data).
 """
@@ -73,6 +84,7 @@ class Node:
     parts: tuple[Node, ...] = ()
     fixed: Outcome | None = None
     negated: Node | None = None  # a ``not``'s part (``combine`` is then ``not``'s combinator over it)
+    nothing: Outcome | None = None  # the outcome when the rule finds no record (see module docs), built once
     if_true_review: bool = False
     if_false_review: bool = False
     review_reason: str | None = None
@@ -105,6 +117,9 @@ def compile_rule(rule: Any) -> Node:
             log.exception("rule compilation failed for kind %s", kind)
             return Node(kind=kind, rule=rule, key=None, fixed=internal_error(kind))
         shared = all(p.key is not None or p.fixed is not None for p in parts)
+        nothing = None
+        if kind == "not" and parts[0].nothing is not None:
+            nothing = _overridden(negate(parts[0].nothing), overrides)
         return Node(
             kind=kind,
             rule=rule,
@@ -112,6 +127,7 @@ def compile_rule(rule: Any) -> Node:
             combine=combine,
             parts=parts,
             negated=parts[0] if kind == "not" else None,
+            nothing=nothing,
             **overrides,
         )
     key = None if kind in TRIAL_KINDS else _key(rule)
@@ -123,13 +139,26 @@ def compile_rule(rule: Any) -> Node:
             log.exception("rule preparation failed for kind %s", kind)
             return Node(kind=kind, rule=rule, key=None, fixed=internal_error(kind))
     if kind in CONSTANT_KINDS:  # the prepared spec is the outcome (see registry)
-        fixed = spec
-        if overrides["if_true_review"] or overrides["if_false_review"]:
-            fixed = review_override(
-                spec, overrides["if_true_review"], overrides["if_false_review"], overrides["review_reason"]
-            )
-        return Node(kind=kind, rule=rule, key=None, spec=spec, fixed=fixed, **overrides)
-    return Node(kind=kind, rule=rule, key=key, evaluator=REGISTRY[kind], spec=spec, **overrides)
+        return Node(
+            kind=kind, rule=rule, key=None, spec=spec, fixed=_overridden(spec, overrides), **overrides
+        )
+    nothing = getattr(spec, "nothing", None)
+    if not isinstance(nothing, Outcome) or _overridden(nothing, overrides) is not nothing:
+        nothing = (
+            None  # no such outcome, or the overrides turn it into another one (built per call, as before)
+        )
+    return Node(
+        kind=kind, rule=rule, key=key, evaluator=REGISTRY[kind], spec=spec, nothing=nothing, **overrides
+    )
+
+
+def _overridden(outcome: Outcome, overrides: dict[str, Any]) -> Outcome:
+    """``outcome`` with a node's review overrides applied (the same object when they do not apply)."""
+    if overrides["if_true_review"] or overrides["if_false_review"]:
+        return review_override(
+            outcome, overrides["if_true_review"], overrides["if_false_review"], overrides["review_reason"]
+        )
+    return outcome
 
 
 def _key(rule: dict[str, Any]) -> str:
@@ -152,7 +181,12 @@ def evaluate_node(node: Node, ctx: Context) -> Outcome:
             log.exception("rule evaluation failed for kind %s in trial %s", node.kind, ctx.trial.id)
             return internal_error(node.kind)
     elif node.negated is not None:
-        outcome = negate(evaluate_node(node.negated, ctx))
+        part = evaluate_node(node.negated, ctx)
+        if part is node.negated.nothing:  # the part found no record: this answer was built at compile time
+            if key is not None:
+                memo[key] = node.nothing  # type: ignore[assignment]  (set whenever the part's is)
+            return node.nothing  # type: ignore[return-value]
+        outcome = negate(part)
     elif node.combine is not None:
         outcome = node.combine([evaluate_node(part, ctx) for part in node.parts])
     else:
@@ -170,15 +204,24 @@ class CompiledCriterion:
     rule: Node
     applies_when: Node | None
     result: CriterionResult | None = None  # the same for every patient: a fixed rule, no appliesWhen
+    nothing_result: CriterionResult | None = None  # the result for ``rule.nothing`` (no appliesWhen)
 
 
 def compile_criterion(criterion: CriterionDef) -> CompiledCriterion:
     rule = compile_rule(criterion.rule)
     applies_when = compile_rule(criterion.applies_when) if criterion.applies_when else None
-    result = None
+    result = nothing_result = None
     if rule.fixed is not None and applies_when is None:
         result = criterion_result(criterion, rule.fixed)
-    return CompiledCriterion(criterion=criterion, rule=rule, applies_when=applies_when, result=result)
+    if rule.nothing is not None and applies_when is None:
+        nothing_result = criterion_result(criterion, rule.nothing)
+    return CompiledCriterion(
+        criterion=criterion,
+        rule=rule,
+        applies_when=applies_when,
+        result=result,
+        nothing_result=nothing_result,
+    )
 
 
 def compiled_trial(trial: Trial) -> tuple[CompiledCriterion, ...]:

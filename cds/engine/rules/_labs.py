@@ -39,18 +39,23 @@ def pick_latest(
     older: list[LabValue] = []
     unusable: list[LabValue] = []
     same_day: list[LabValue] = []
+    # ``tr.in_window(date, window_days, today)`` for a value not dated in the future (those are skipped first)
+    # is ``date.earliest >= start``; a window reaching back before the first day a date can hold has every
+    # day in it. The comparison is done inline: it runs for every value of every lab concept a rule reads.
+    start = _window_start(window_days, today)
     for item in ordered:
-        if item.date.latest > today:
+        day = item.date
+        if day.latest > today:
             continue  # dated in the future: ignored (clock skew or a planned result)
-        if len(older) == MAX_OLD_EVIDENCE and (today - item.date.latest).days > window_days:
+        if len(older) == MAX_OLD_EVIDENCE and day.latest < start:
             # Newest first: this value and every later one ended before the window, so none can be chosen,
             # shown beside it (same day / unusable in the window) or kept as older (three are kept already).
             break
         if not usable(item):
-            if tr.in_window(item.date, window_days, today):
+            if day.earliest >= start:
                 unusable.append(item)
             continue
-        if tr.in_window(item.date, window_days, today):
+        if day.earliest >= start:
             if chosen is None:
                 chosen = item
             elif item.date == chosen.date and item.date.exact:
@@ -58,6 +63,16 @@ def pick_latest(
         elif len(older) < MAX_OLD_EVIDENCE:
             older.append(item)
     return Pick(chosen, tuple(older), tuple(unusable), tuple(same_day))
+
+
+def _window_start(window_days: int, today: dt.date) -> dt.date:
+    """The first day of a ``window_days`` window ending ``today``: a day ``d`` no later than ``today`` has
+    ``(today - d).days <= window_days`` exactly when ``d >= _window_start(window_days, today)``."""
+    try:
+        return today - dt.timedelta(days=window_days)
+    except OverflowError:
+        # the window starts before 0001-01-01 (every day is in it) or, for a negative window, after 9999-12-31
+        return dt.date.min if window_days > 0 else dt.date.max
 
 
 class Latest(NamedTuple):
