@@ -15,6 +15,7 @@ from typing import Any
 from cds.mappings import UnitTable, unit_key
 
 MAX_ABS = 1e12  # larger magnitudes are data errors, not measurements
+_INT_FLOAT = (int, float)  # as ``int | float``; a tuple is the faster ``isinstance`` test (hot path)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Converted:
 
 def number(value: Any) -> float | None:
     """A finite JSON number (not bool) within a sane magnitude, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _INT_FLOAT):
         return None
     try:
         out = float(value)
