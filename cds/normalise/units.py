@@ -63,12 +63,13 @@ def quantity_units(quantity: dict[str, Any]) -> list[str]:
     out = []
     system = quantity.get("system")
     code = quantity.get("code")
-    if isinstance(code, str) and code.strip() and (system is None or "unitsofmeasure" in str(system)):
+    has_code = isinstance(code, str) and bool(code.strip())  # (tested once, used twice)
+    if has_code and (system is None or "unitsofmeasure" in str(system)):
         out.append(code)
     unit = quantity.get("unit")
     if isinstance(unit, str) and unit.strip():
         out.append(unit)
-    if isinstance(code, str) and code.strip() and code not in out:
+    if has_code and code not in out:
         out.append(code)
     return out
 
