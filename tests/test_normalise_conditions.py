@@ -6,6 +6,10 @@ import datetime as dt
 
 import pytest
 
+from cds.config import Config
+from cds.mappings import load_mappings
+from cds.normalise.common import Build
+from cds.normalise.conditions import is_history_record
 from cds.synthetic import ICD10CM, SCT
 from tests.normalise_support import facts_of, patient
 
@@ -138,3 +142,19 @@ def test_history_of_records_are_inactive() -> None:
 
 def test_screening_text_never_matches() -> None:
     assert facts_of(patient().condition(text="Cancer screening")).conditions == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "display", "history"),
+    [
+        ("History of neuroblastoma", "History of neuroblastoma", True),  # the same string twice
+        ("Neuroblastoma", "History of neuroblastoma", True),
+        ("History of neuroblastoma", "Neuroblastoma", True),
+        ("Neuroblastoma", "Neuroblastoma", False),
+        ("Neuroblastoma", None, False),
+    ],
+)
+def test_history_texts_are_read_once_each(text: str, display: str | None, history: bool) -> None:
+    coding = {"system": SCT, "code": "432328008"} | ({"display": display} if display else {})
+    build = Build(evaluation_date=dt.date(2026, 11, 27), mappings=load_mappings(), config=Config())
+    assert is_history_record({"text": text, "coding": [coding]}, build) is history

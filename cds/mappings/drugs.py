@@ -53,15 +53,23 @@ class DrugMatcher:
         text_list = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
         ingredients: set[str] = set()
         classes: set[str] = set()
+        # (a look-up that finds nothing adds nothing: no empty set is built for it)
         for system, code in codings:
             alias = self.aliases.alias(system)
             if alias == "rxnorm":
-                ingredients |= self.by_rxcui.get(norm_code(alias, code), set())
+                found = self.by_rxcui.get(norm_code(alias, code))
+                if found:
+                    ingredients |= found
             elif alias == "atc":
                 atc = norm_code(alias, code)
-                ingredients |= self.by_atc.get(atc, set())
+                found = self.by_atc.get(atc)
+                if found:
+                    ingredients |= found
+                prefixes = self.class_atc_prefixes
                 for end in range(1, len(atc) + 1):
-                    classes |= self.class_atc_prefixes.get(atc[:end], set())
+                    found = prefixes.get(atc[:end])
+                    if found:
+                        classes |= found
         if self.name_regex is not None:
             for text in text_list:
                 for hit in self.name_regex.finditer(text):
@@ -77,7 +85,9 @@ class DrugMatcher:
         for name in ingredients:
             classes |= self.ingredients[name].classes
         for cls in list(classes):
-            classes |= self.class_parents.get(cls, set())
+            parents = self.class_parents.get(cls)
+            if parents:
+                classes |= parents
         for cls, excluders in self.class_excludes.items():
             if cls in classes and classes & excluders:
                 classes.discard(cls)

@@ -39,7 +39,8 @@ def is_history_record(cc: Any, build: Build) -> bool:
             ".", ""
         ).upper().startswith(HISTORY_ICD_PREFIXES):
             return True
-    return HISTORY_TEXT is not None and any(HISTORY_TEXT.search(t) for t in texts(cc))
+    # each distinct text once (a CodeableConcept's text and its coding display are usually the same string)
+    return HISTORY_TEXT is not None and any(HISTORY_TEXT.search(t) for t in dict.fromkeys(texts(cc)))
 
 
 def age_to_date(age: Any, birth: FuzzyDate | None) -> FuzzyDate | None:

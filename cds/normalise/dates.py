@@ -44,22 +44,24 @@ def parse_fuzzy(value: Any, tz: str = "UTC") -> FuzzyDate | None:
     try:
         m = _DATE_RE.match(text)
         if m:
-            year = int(m.group(1))
+            year_text, month_text, day_text = m.groups()  # (one call instead of one per group)
+            year = int(year_text)
             if year < 1:
                 return None
-            if m.group(2) is None:
+            if month_text is None:
                 return FuzzyDate(dt.date(year, 1, 1), dt.date(year, 12, 31), text)
-            month = int(m.group(2))
-            if m.group(3) is None:
+            month = int(month_text)
+            if day_text is None:
                 last = calendar.monthrange(year, month)[1]
                 return FuzzyDate(dt.date(year, month, 1), dt.date(year, month, last), text)
-            day = dt.date(year, month, int(m.group(3)))
+            day = dt.date(year, month, int(day_text))
             return FuzzyDate(day, day, text)
         m = _DATETIME_RE.match(text)
         if m:
-            year, month, day, hour, minute = (int(m.group(i)) for i in range(1, 6))
-            second = int(m.group(6) or 0)
-            offset = m.group(7)
+            groups = m.groups()
+            year, month, day, hour, minute = (int(g) for g in groups[:5])
+            second = int(groups[5] or 0)
+            offset = groups[6]
             if year < 1:
                 return None
             if hour == 24 and minute == 0 and second == 0:  # 24:00 is midnight at the end of the day

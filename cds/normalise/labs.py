@@ -177,9 +177,29 @@ def _strings(holder: dict[str, Any]) -> list[str]:
 def _concepts_for_cc(
     cc: Any, m: Mappings, memo: dict[tuple[Any, Any], tuple[str, ...]] | None = None
 ) -> list[str]:
+    """The concepts of every (system, code) pair :func:`codings` gives for ``cc``, first seen first.
+
+    Reads the codings as :func:`codings` does, without building the list of pairs (this runs for every
+    Observation in the pre-filter's window); a coding whose (system, code) is in ``memo`` is answered from it
+    (what :func:`_concepts_for` would do)."""
     found: list[str] = []
-    for system, code in codings(cc):
-        for concept in _concepts_for(system, code, m, memo):
+    if not isinstance(cc, dict):
+        return found
+    for coding in as_list(cc.get("coding")):
+        if not isinstance(coding, dict):
+            continue
+        code = coding.get("code")
+        if code is None:
+            continue
+        system = coding.get("system")
+        concepts = (
+            memo.get((system, code))
+            if memo is not None and type(code) is str and (system is None or type(system) is str)
+            else None
+        )
+        if concepts is None:
+            concepts = _concepts_for(system, code, m, memo)
+        for concept in concepts:
             if concept not in found:
                 found.append(concept)
     return found

@@ -50,6 +50,7 @@ _SALT = urandom(16)  # keys the memo's digests; per process tree (forked workers
 _STR = (str,)
 _NUMBER = (int, float)
 _DATE = "2000-01-01"
+_NOTHING: dict[bytes, bool] = {}  # (never written) the look-up when a caller keeps no per-call verdicts
 _INSTANT = "2000-01-01T00:00:00Z"
 
 
@@ -65,12 +66,14 @@ class Leaf:
     stand_in: Any
     remember: bool = True  # False: never put in the process-wide memo (values that do not recur, such as ids)
     tag: str = field(init=False)  # "Class.field": the name its verdicts are keyed by (:func:`key`)
+    prefix: bytes = field(init=False)  # ``tag`` encoded, with ``|``: its keys are ``prefix + marshal bytes``
     name: str = field(init=False)  # path[-1]
     # the path to the leaf's holder: (element name, the path up to and including it) per step
     steps: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tag", f"{self.carrier[1]}.{self.path[-1]}")
+        object.__setattr__(self, "prefix", self.tag.encode() + b"|")
         object.__setattr__(self, "name", self.path[-1])
         steps = tuple((key, self.path[: depth + 1]) for depth, key in enumerate(self.path[:-1]))
         object.__setattr__(self, "steps", steps)
@@ -93,6 +96,10 @@ class Split:
     model: Model
     leaves: tuple[Leaf, ...]
     complexes: tuple[Complex, ...]
+    prefix: bytes = field(init=False)  # the class name encoded, with ``|``: shape keys (:func:`key`)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefix", self.model[1].encode() + b"|")
 
 
 _CC: Model = ("codeableconcept", "CodeableConcept")
@@ -350,19 +357,31 @@ class SplitValidator:
         """The verdict of the split's model on ``part``; ``seen``: one call's verdicts (:func:`_verdict`).
 
         The record without its leaves (its *shape*: a chart has a few dozen) is looked up as a whole first; only
-        a shape not seen before is split into the skeleton and its complex elements (:meth:`_pieces`)."""
+        a shape not seen before is split into the skeleton and its complex elements (:meth:`_pieces`).
+
+        Keys are those of :func:`key`, built from prefixes encoded once (``Leaf.prefix``, the model's); a key
+        already in ``seen`` is answered here, without the call to :func:`_verdict` (which would answer the
+        same). A taken leaf's value is a str, int or float (``Leaf.types``), which ``marshal`` always writes."""
         shape, taken = _take_leaves(part, self.split.leaves)
         try:
-            shape_key = key(self.split.model[1], shape)
+            shape_key = self.split.prefix + marshal.dumps(shape, 2)
         except ValueError:  # not JSON data: validated whole, not remembered
             return _check(carrier(*self.split.model).model_validate, part)[0]
-        if not _verdict(self.memo, seen, shape_key, self._pieces, shape, seen)[0]:
+        get = seen.get if seen is not None else _NOTHING.get
+        ok = get(shape_key)
+        if ok is None:
+            ok = _verdict(self.memo, seen, shape_key, self._pieces, shape, seen)[0]
+        if not ok:
             return False
         for leaf, value in taken:
             if not leaf.remember:
-                if not _check_leaf(leaf, value)[0]:
-                    return False
-            elif not _verdict(self.memo, seen, key(leaf.tag, value), _check_leaf, leaf, value)[0]:
+                ok = _check_leaf(leaf, value)[0]
+            else:
+                leaf_key = leaf.prefix + marshal.dumps(value, 2)
+                ok = get(leaf_key)
+                if ok is None:
+                    ok = _verdict(self.memo, seen, leaf_key, _check_leaf, leaf, value)[0]
+            if not ok:
                 return False
         return True
 
