@@ -13,6 +13,7 @@ from cds.engine.evaluate import evaluate_rule
 from cds.facts import PatientFacts
 from cds.results import Outcome, TrialResult
 from cds.trials import Trial, parse_trial
+from tests.facts_factory import make_facts
 
 CONFIG = Config()
 
@@ -81,3 +82,13 @@ def run_rule(
 
 def run_trial(trial: Trial, facts: PatientFacts, mappings: StubMappings | None = None) -> TrialResult:
     return evaluate_trial(trial, facts, CONFIG, "test-defs", mappings=mappings or StubMappings())
+
+
+FEMALE_ONLY = {"kind": "sex", "in": ["female"]}
+
+
+def results_by_sex(trial: Trial, today: Any) -> tuple[Any, Any]:
+    """The first criterion's result for a 10-year-old boy and girl (for criteria gated by ``FEMALE_ONLY``)."""
+    male = run_trial(trial, make_facts(today, age_years=10, sex="male")).criteria[0]
+    female = run_trial(trial, make_facts(today, age_years=10, sex="female")).criteria[0]
+    return male.result, female.result

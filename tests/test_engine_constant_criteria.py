@@ -14,7 +14,7 @@ from cds.engine.criterion_result import criterion_result
 from cds.engine.registry import CONSTANT_KINDS, REGISTRY, register
 from cds.engine.rules.review import prepare_review
 from cds.results import Result
-from tests.engine_support import criterion, make_trial, run_trial
+from tests.engine_support import FEMALE_ONLY, criterion, make_trial, results_by_sex, run_trial
 from tests.facts_factory import make_facts
 
 TODAY = dt.date(2026, 3, 1)
@@ -64,13 +64,10 @@ def test_constant_criterion_result_is_built_once() -> None:
 
 def test_gated_constant_criterion_is_evaluated() -> None:
     """With ``appliesWhen`` the result depends on the patient: not built ahead."""
-    gate = {"kind": "sex", "in": ["female"]}
-    trial = make_trial(criteria=[criterion(REVIEW, "inc-01", appliesWhen=gate)])
+    trial = make_trial(criteria=[criterion(REVIEW, "inc-01", appliesWhen=FEMALE_ONLY)])
     (compiled,) = plan.compiled_trial(trial)
     assert compiled.result is None
-    male = run_trial(trial, make_facts(TODAY, age_years=10, sex="male")).criteria[0]
-    female = run_trial(trial, make_facts(TODAY, age_years=10, sex="female")).criteria[0]
-    assert male.result == Result.NOT_APPLICABLE and female.result == Result.REVIEW
+    assert results_by_sex(trial, TODAY) == (Result.NOT_APPLICABLE, Result.REVIEW)
 
 
 def test_constant_kind_must_be_prepared() -> None:

@@ -14,7 +14,15 @@ from cds.engine.criterion import evaluate_criterion
 from cds.engine.criterion_result import criterion_result
 from cds.facts import PatientFacts
 from cds.results import Result
-from tests.engine_support import CONFIG, StubMappings, criterion, make_trial, run_trial
+from tests.engine_support import (
+    CONFIG,
+    FEMALE_ONLY,
+    StubMappings,
+    criterion,
+    make_trial,
+    results_by_sex,
+    run_trial,
+)
 from tests.facts_factory import condition, drug, make_facts
 
 TODAY = dt.date(2026, 3, 1)
@@ -110,15 +118,12 @@ def test_nothing_result_is_built_once_and_equal(override: dict) -> None:
 
 
 def test_gated_criterion_has_no_nothing_result() -> None:
-    gate = {"kind": "sex", "in": ["female"]}
     trial = make_trial(
-        criteria=[criterion({"kind": "not", "rule": ILD}, "exc-01", "exclusion", appliesWhen=gate)]
+        criteria=[criterion({"kind": "not", "rule": ILD}, "exc-01", "exclusion", appliesWhen=FEMALE_ONLY)]
     )
     (compiled,) = plan.compiled_trial(trial)
     assert compiled.nothing_result is None
-    male = run_trial(trial, make_facts(TODAY, age_years=10, sex="male")).criteria[0]
-    female = run_trial(trial, make_facts(TODAY, age_years=10, sex="female")).criteria[0]
-    assert male.result == Result.NOT_APPLICABLE and female.result == Result.MET
+    assert results_by_sex(trial, TODAY) == (Result.NOT_APPLICABLE, Result.MET)
 
 
 def test_evaluate_criterion_returns_the_nothing_result() -> None:
