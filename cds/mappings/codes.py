@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-_STR_INT = (str, int)  # as ``str | int``; a tuple is the faster ``isinstance`` test (once per code read)
+CODE_TYPES = (str, int)  # what a code may be; a tuple is the faster ``isinstance`` test (once per code read)
 
 
 def norm_system(system: Any) -> str:
@@ -16,7 +16,7 @@ def norm_system(system: Any) -> str:
 
 def norm_code(alias: str | None, code: Any) -> str:
     """Canonical form of a code for comparison: ICD without dots and upper-case, CVX without leading zeros."""
-    if not isinstance(code, _STR_INT) or isinstance(code, bool):
+    if not isinstance(code, CODE_TYPES) or isinstance(code, bool):
         return ""
     text = str(code).strip()
     if alias in ("icd10cm", "icd10pcs"):

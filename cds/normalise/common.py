@@ -14,12 +14,12 @@ from typing import Any, TypeVar, cast
 from cds.config import Config
 from cds.facts import FuzzyDate
 from cds.mappings import Mappings
+from cds.mappings.codes import CODE_TYPES
 from cds.normalise.dates import DateMemo
 from cds.normalise.validation import VALIDATORS, carrier, whole_valid
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_STR_INT = (str, int)  # as ``str | int``; a tuple is the faster ``isinstance`` test
 
 # fhir.resources R4B model per resource type (module, class).
 _MODELS = {
@@ -206,7 +206,7 @@ def code_strings(cc: Any) -> tuple[str, ...]:
 
 def pair_strings(pairs: list[tuple[Any, Any]]) -> tuple[str, ...]:
     """:func:`code_strings` of the (system, code) pairs that :func:`codings` gave."""
-    return tuple(f"{s or ''}|{c}" for s, c in pairs if isinstance(c, _STR_INT))
+    return tuple(f"{s or ''}|{c}" for s, c in pairs if isinstance(c, CODE_TYPES))
 
 
 def display_of(cc: Any, fallback: str = "") -> str:
